@@ -1,0 +1,1 @@
+"""kameng: a 卡盟 platform with after-sales buyers can trust."""

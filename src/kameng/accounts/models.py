@@ -1,0 +1,38 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    BUYER = "buyer", _("买家")
+    SUPPLIER = "supplier", _("供货商")
+    REVIEWER = "reviewer", _("审核员")
+    SENIOR_REVIEWER = "senior_reviewer", _("高级审核员")
+    FINANCE = "finance", _("财务")
+    ADMIN = "admin", _("管理员")
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.BUYER)
+    phone = models.CharField(max_length=20, blank=True, default="")
+
+    @property
+    def is_buyer(self) -> bool:
+        return self.role == Role.BUYER
+
+    @property
+    def is_supplier(self) -> bool:
+        return self.role == Role.SUPPLIER
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class ApiToken(models.Model):
+    """A bearer token. Only its SHA-256 is stored: a database leak gives no usable token."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True)

@@ -1,0 +1,57 @@
+import hashlib
+import re
+import secrets
+
+from django.contrib.auth import authenticate
+from django.db import IntegrityError, transaction
+
+from kameng.core import clock
+from kameng.core.errors import DomainError, Invalid
+
+from .models import ApiToken, Role, User
+
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def user_create(*, username: str, password: str, role: str, phone: str = "") -> User:
+    if role not in Role.values:
+        raise Invalid(f"unknown role {role!r}; one of {', '.join(Role.values)}", code="INVALID_ROLE")
+    if phone and not PHONE_RE.match(phone):
+        raise Invalid("a phone number is 11 digits starting with 1", code="INVALID_PHONE")
+    if not username or len(username) > 150:
+        raise Invalid("a username is 1 to 150 characters", code="INVALID_USERNAME")
+    if len(password) < 6:
+        raise Invalid("a password has at least 6 characters", code="INVALID_PASSWORD")
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                username=username,
+                password=password,
+                role=role,
+                phone=phone,
+                is_staff=role == Role.ADMIN,
+                is_superuser=role == Role.ADMIN,
+            )
+    except IntegrityError as exc:
+        raise DomainError("this username is taken", code="USERNAME_TAKEN", status=409) from exc
+    return user
+
+
+def token_issue(*, username: str, password: str) -> tuple[str, User]:
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        raise DomainError("wrong username or password", code="INVALID_CREDENTIALS", status=401)
+    token = secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, digest=_digest(token), created_at=clock.real_now())
+    return token, user
+
+
+def token_user(token: str) -> User | None:
+    row = ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
+    if row is None or not row.user.is_active:
+        return None
+    return row.user

@@ -1,0 +1,275 @@
+"""The contract's endpoints. Thin: parse, call a service or selector, serialize."""
+
+import json
+
+from django.conf import settings
+from django.http import Http404
+from ninja import Schema
+from pydantic import Field
+
+from kameng.accounts.models import Role
+from kameng.accounts.services import token_issue
+from kameng.catalog import selectors as catalog_selectors
+from kameng.catalog import services as catalog
+from kameng.core import clock
+from kameng.core.deadlines import process_due
+from kameng.core.errors import Forbidden, Invalid
+from kameng.core.idempotency import run_idempotent
+from kameng.core.money import Money
+from kameng.inventory import services as inventory
+from kameng.ledger.services import Accounts, balance
+from kameng.orders import fulfilment
+from kameng.orders import selectors as order_selectors
+from kameng.orders import services as orders
+from kameng.payments import services as payments
+
+from .base import api, client_ip
+from .serializers import iso, order_out, product_out
+
+Amount = str | int
+
+
+class TokenIn(Schema):
+    username: str
+    password: str
+
+
+@api.post("/auth/token", auth=None, tags=["auth"])
+def auth_token(request, body: TokenIn):
+    token, user = token_issue(username=body.username, password=body.password)
+    return {"token": token, "user": {"id": user.id, "username": user.username, "role": user.role}}
+
+
+@api.get("/me", tags=["auth"])
+def me(request):
+    user = request.auth
+    return {"id": user.id, "username": user.username, "role": user.role, "phone": user.phone}
+
+
+# ---- catalog -----------------------------------------------------------------------------------
+
+
+class ProductIn(Schema):
+    name: str
+    kind: str
+    price: Amount
+    face_value: Amount = "0"
+    delivery_promise_minutes: int = 5
+    refund_policy: dict | None = None
+    description: str = ""
+    is_manual: bool = False
+    supplier_id: int | None = None
+
+
+@api.post("/admin/products", tags=["catalog"])
+def product_create(request, body: ProductIn):
+    product = catalog.product_create(actor=request.auth, **body.dict())
+    return api.create_response(request, product_out(catalog_selectors.product_get(product.id, active_only=False)), status=201)
+
+
+@api.get("/admin/products", tags=["catalog"])
+def product_list_managed(request):
+    user = request.auth
+    if user.role not in (Role.SUPPLIER, Role.ADMIN):
+        raise Forbidden("only suppliers and admins manage products", code="ROLE_FORBIDDEN")
+    qs = catalog_selectors.products_with_stock(active_only=False)
+    if user.role == Role.SUPPLIER:
+        qs = qs.filter(supplier=user)
+    return {"products": [product_out(p) for p in qs]}
+
+
+class KeysIn(Schema):
+    keys: list
+
+
+@api.post("/admin/products/{product_id}/keys", tags=["catalog"])
+def keys_import(request, product_id: int, body: KeysIn):
+    result = inventory.keys_import_list(actor=request.auth, product_id=product_id, keys=body.keys)
+    return result.as_dict()
+
+
+@api.get("/products", auth=None, tags=["catalog"])
+def product_list(request):
+    return {"products": [product_out(p) for p in catalog_selectors.products_with_stock()]}
+
+
+@api.get("/products/{product_id}", auth=None, tags=["catalog"])
+def product_detail(request, product_id: int):
+    return product_out(catalog_selectors.product_get(product_id))
+
+
+# ---- orders ------------------------------------------------------------------------------------
+
+
+class OrderIn(Schema):
+    product_id: int
+    quantity: int
+    channel: str
+    recharge_account: str | None = None
+    accept_terms: bool = False
+
+
+@api.post("/orders", tags=["orders"])
+def order_create(request, body: OrderIn):
+    def work():
+        order = orders.order_create(buyer=request.auth, **body.dict())
+        return 201, order_out(order)
+
+    status, response = run_idempotent(
+        user=request.auth,
+        key=request.headers.get("Idempotency-Key"),
+        endpoint="POST /orders",
+        body=body.dict(),
+        work=work,
+    )
+    return api.create_response(request, response, status=status)
+
+
+@api.get("/orders", tags=["orders"])
+def order_list(request, limit: int = 50, before_id: int | None = None):
+    limit = max(1, min(limit, 200))
+    return {"orders": [order_out(o) for o in order_selectors.orders_for_buyer(user=request.auth, limit=limit, before_id=before_id)]}
+
+
+@api.get("/orders/{order_no}", tags=["orders"])
+def order_detail(request, order_no: str):
+    return order_out(order_selectors.order_for_buyer(user=request.auth, order_no=order_no))
+
+
+def _optional_item_ids(request) -> list[int] | None:
+    """An optional JSON body {"item_ids": [...]}; no body reveals every delivered item."""
+    if not request.body.strip() or request.content_type != "application/json":
+        return None
+    try:
+        body = json.loads(request.body)
+    except ValueError as exc:
+        raise Invalid("the body is not JSON", code="INVALID_JSON") from exc
+    ids = body.get("item_ids") if isinstance(body, dict) else None
+    if ids is None:
+        return None
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise Invalid("item_ids is a list of item ids", code="INVALID_ITEM_IDS")
+    return ids
+
+
+@api.post("/orders/{order_no}/reveal", tags=["orders"])
+def order_reveal(request, order_no: str):
+    revealed = orders.order_reveal(
+        user=request.auth,
+        order_no=order_no,
+        item_ids=_optional_item_ids(request),
+        ip_address=client_ip(request),
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    return {"items": [{"id": item_id, "secret": secret} for item_id, secret in revealed]}
+
+
+# ---- wallet ------------------------------------------------------------------------------------
+
+
+@api.get("/wallet", tags=["wallet"])
+def wallet(request):
+    return {"balance": str(balance(Accounts.wallet(request.auth.id)))}
+
+
+class RechargeIn(Schema):
+    amount: Amount
+    channel: str
+
+
+@api.post("/wallet/recharge", tags=["wallet"])
+def wallet_recharge(request, body: RechargeIn):
+    def work():
+        payment = payments.recharge_create(user=request.auth, amount=body.amount, channel=body.channel)
+        return 201, {"payment_no": payment.payment_no, "channel": payment.channel, "amount": str(Money(payment.amount_fen)),
+                     "status": payment.status}
+
+    status, response = run_idempotent(
+        user=request.auth, key=request.headers.get("Idempotency-Key"), endpoint="POST /wallet/recharge",
+        body=body.dict(), work=work,
+    )
+    return api.create_response(request, response, status=status)
+
+
+# ---- supplier ----------------------------------------------------------------------------------
+
+
+class DeliverIn(Schema):
+    contents: list
+
+
+@api.get("/supplier/manual-orders", tags=["supplier"])
+def manual_orders(request):
+    if request.auth.role != Role.SUPPLIER:
+        raise Forbidden("only suppliers deliver by hand", code="ROLE_FORBIDDEN")
+    rows = order_selectors.orders_awaiting_manual_delivery(supplier=request.auth)
+    return {"orders": [{"order_no": o.order_no, "product_id": o.product_id, "quantity": o.quantity,
+                        "paid_at": iso(o.paid_at)} for o in rows]}
+
+
+@api.post("/supplier/orders/{order_no}/deliver", tags=["supplier"])
+def manual_deliver(request, order_no: str, body: DeliverIn):
+    order = fulfilment.manual_deliver(actor=request.auth, order_no=order_no, contents=body.contents)
+    return {"order_no": order.order_no, "status": order.status}
+
+
+# ---- payments ----------------------------------------------------------------------------------
+
+
+@api.post("/payments/notify/sandbox", auth=None, tags=["payments"])
+def notify_sandbox(request):
+    payment = payments.notification_receive(dict(request.POST.items()))
+    return {"result": "success", "payment_no": payment.payment_no}
+
+
+# ---- sandbox -----------------------------------------------------------------------------------
+
+
+def _sandbox_only():
+    if not settings.KAMENG_SANDBOX:
+        raise Http404
+
+
+@api.post("/sandbox/payments/{payment_no}/pay", tags=["sandbox"])
+def sandbox_pay(request, payment_no: str):
+    _sandbox_only()
+    payment = payments.sandbox_pay(user=request.auth, payment_no=payment_no)
+    body = {"payment_no": payment.payment_no, "status": payment.status}
+    if payment.order_id:
+        order = payment.order
+        order.refresh_from_db()
+        body.update(order_no=order.order_no, order_status=order.status)
+    return body
+
+
+class TopupResultIn(Schema):
+    status: str
+
+
+@api.post("/sandbox/topups/{order_no}/result", tags=["sandbox"])
+def sandbox_topup_result(request, order_no: str, body: TopupResultIn):
+    _sandbox_only()
+    topup = fulfilment.topup_report(actor=request.auth, order_no=order_no, status=body.status)
+    topup.order.refresh_from_db()
+    return {"order_no": order_no, "topup_status": topup.status, "order_status": topup.order.status}
+
+
+class AdvanceIn(Schema):
+    hours: float = Field(gt=0, le=24 * 365)
+
+
+@api.post("/sandbox/clock/advance", tags=["sandbox"])
+def sandbox_clock_advance(request, body: AdvanceIn):
+    _sandbox_only()
+    if request.auth.role != Role.ADMIN:
+        raise Forbidden("only an admin moves the test clock", code="ROLE_FORBIDDEN")
+    clock.advance(seconds=int(round(body.hours * 3600)))
+    process_due()
+    return {"now": iso(clock.now())}
+
+
+@api.get("/health", auth=None, tags=["ops"])
+def health(request):
+    return {"ok": True, "sandbox": settings.KAMENG_SANDBOX}
+
+

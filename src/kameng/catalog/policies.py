@@ -1,0 +1,89 @@
+"""The refund policy of a product: structured rules and the human text generated from them.
+
+The rules are snapshotted onto every order at purchase, so later edits never change
+what a buyer was promised.
+"""
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+from kameng.core.errors import Invalid
+from kameng.core.money import InvalidAmount, parse_rate
+
+MAX_PERSONAL_FEE_RATE = Decimal("0.10")
+
+
+@dataclass(frozen=True)
+class RefundPolicy:
+    refund_window_hours: int = 72
+    personal_reason_fee_rate: Decimal = Decimal("0.05")
+    review_sla_workdays: int = 3
+    appeal_window_days: int = 7
+    info_reply_hours: int = 24
+
+    @classmethod
+    def from_input(cls, data: dict | None) -> "RefundPolicy":
+        data = dict(data or {})
+        unknown = set(data) - {f for f in cls.__dataclass_fields__}
+        if unknown:
+            raise Invalid(f"unknown refund policy fields: {', '.join(sorted(unknown))}", code="INVALID_REFUND_POLICY")
+        defaults = cls()
+        try:
+            rate = parse_rate(data.get("personal_reason_fee_rate", defaults.personal_reason_fee_rate))
+        except InvalidAmount as exc:
+            raise Invalid(str(exc), code="INVALID_REFUND_POLICY") from exc
+        if not Decimal(0) <= rate <= MAX_PERSONAL_FEE_RATE:
+            raise Invalid("personal_reason_fee_rate is between 0 and 0.10", code="INVALID_REFUND_POLICY")
+        ints = {}
+        bounds = {
+            "refund_window_hours": (1, 24 * 90),
+            "review_sla_workdays": (1, 15),
+            "appeal_window_days": (1, 30),
+            "info_reply_hours": (1, 24 * 7),
+        }
+        for name, (low, high) in bounds.items():
+            value = data.get(name, getattr(defaults, name))
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise Invalid(f"{name} is a whole number from {low} to {high}", code="INVALID_REFUND_POLICY")
+            ints[name] = value
+        return cls(personal_reason_fee_rate=rate.quantize(Decimal("0.0001")).normalize(), **ints)
+
+    @classmethod
+    def from_stored(cls, data: dict) -> "RefundPolicy":
+        return cls(
+            refund_window_hours=data["refund_window_hours"],
+            personal_reason_fee_rate=Decimal(data["personal_reason_fee_rate"]),
+            review_sla_workdays=data["review_sla_workdays"],
+            appeal_window_days=data["appeal_window_days"],
+            info_reply_hours=data["info_reply_hours"],
+        )
+
+    def to_stored(self) -> dict:
+        data = asdict(self)
+        data["personal_reason_fee_rate"] = f"{self.personal_reason_fee_rate:.2f}"
+        return data
+
+    def text(self, language: str = "zh-hans") -> str:
+        fee_percent = (self.personal_reason_fee_rate * 100).normalize()
+        if language.startswith("en"):
+            return (
+                f"Not delivered on time, or a top-up that failed: full refund, approved at once. "
+                f"Invalid key, key already used, not as described or a system error: apply within "
+                f"{self.refund_window_hours} hours of delivery with evidence; full refund, no fee; reviewed within "
+                f"{self.review_sla_workdays} working days. Changed your mind or wrong account: only while the key "
+                f"has never been revealed, within {self.refund_window_hours} hours, with a {fee_percent}% fee. "
+                f"Reply to a reviewer's question within {self.info_reply_hours} hours. Appeal a rejection within "
+                f"{self.appeal_window_days} days. Digital goods are excluded from 7-day no-reason returns "
+                f"(Consumer Rights Protection Law, Art. 25)."
+            )
+        return (
+            f"未按承诺时间发货或充值失败：全额退款，立即自动通过。"
+            f"卡密无效、卡密已被使用、与描述不符或系统错误：发货后 {self.refund_window_hours} 小时内凭证据申请，"
+            f"全额退款，不收手续费，{self.review_sla_workdays} 个工作日内审核完毕。"
+            f"不想要了或充错账号：仅限卡密从未查看且在 {self.refund_window_hours} 小时内，收取 {fee_percent}% 手续费。"
+            f"审核员要求补充材料时，请在 {self.info_reply_hours} 小时内答复。驳回后 {self.appeal_window_days} 天内可申诉。"
+            f"数字商品不适用七日无理由退货（《消费者权益保护法》第二十五条）。"
+        )
+
+    def to_api(self, language: str = "zh-hans") -> dict:
+        return {**self.to_stored(), "text": self.text(language)}

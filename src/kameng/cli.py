@@ -1,0 +1,181 @@
+"""The `kameng` command (contract §Command line)."""
+
+import argparse
+import os
+import sys
+
+
+def _setup(*, sandbox_default: str | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kameng.settings")
+    if sandbox_default is not None:
+        os.environ.setdefault("KAMENG_SANDBOX", sandbox_default)
+    import django
+
+    django.setup()
+
+
+def cmd_migrate(args) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=args.verbosity)
+    return 0
+
+
+def cmd_createuser(args) -> int:
+    from kameng.accounts.services import user_create
+    from kameng.core.errors import DomainError
+
+    try:
+        user = user_create(username=args.name, password=args.password, role=args.role, phone=args.phone or "")
+    except DomainError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    print(user.id)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from kameng.server import serve
+
+    serve(host=args.host, port=args.port, workers=args.workers, with_worker=not args.no_worker)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    import signal
+    import threading
+
+    from kameng.core.worker import run_forever
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    run_forever(stop, interval=args.interval)
+    return 0
+
+
+def _lines(path: str):
+    # surrogateescape: bytes that are not UTF-8 become lone surrogates, which the key rules reject.
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
+        for line in handle:
+            yield line.rstrip("\r\n")
+
+
+def cmd_import_keys(args) -> int:
+    from tqdm import tqdm
+
+    from kameng.catalog.models import Product
+    from kameng.core.errors import DomainError
+    from kameng.inventory.services import keys_import_stream
+
+    product = Product.objects.select_related("supplier").filter(id=args.product_id).first()
+    if product is None:
+        print(f"error: PRODUCT_NOT_FOUND: no product {args.product_id}", file=sys.stderr)
+        return 2
+    if not os.path.isfile(args.file):
+        print(f"error: FILE_NOT_FOUND: {args.file}", file=sys.stderr)
+        return 2
+    with tqdm(desc="importing", unit=" keys", disable=args.quiet, file=sys.stderr, mininterval=0.5) as bar:
+        try:
+            batch, result = keys_import_stream(
+                actor=product.supplier, product_id=product.id, lines=_lines(args.file), source="cli", progress=bar.update
+            )
+        except DomainError as exc:
+            print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+            return 2
+    for number, problem in result.rejected_lines[:20]:
+        print(f"rejected line {number}: {problem}", file=sys.stderr)
+    print(f"imported: {result.imported}  duplicates: {result.duplicates}  rejected: {result.rejected}  (batch {batch.id})")
+    return 0
+
+
+def cmd_rotate_keys(args) -> int:
+    from kameng.inventory.services import keys_rotate
+
+    print(f"re-encrypted: {keys_rotate()}")
+    return 0
+
+
+def cmd_check_ledger(args) -> int:
+    from kameng.ledger.selectors import book_check
+
+    report = book_check()
+    print(f"journals: {report.journals}  postings: {report.postings}  book total: {report.total_fen} fen")
+    for reference, total in report.unbalanced:
+        print(f"UNBALANCED {reference}: {total} fen")
+    for reference in report.empty:
+        print(f"INCOMPLETE {reference}: fewer than two postings")
+    print("the book balances" if report.ok else "THE BOOK DOES NOT BALANCE")
+    return 0 if report.ok else 1
+
+
+def cmd_demo(args) -> int:
+    from kameng.demo import load_demo
+
+    cmd_migrate(argparse.Namespace(verbosity=0))
+    for line in load_demo():
+        print(line)
+    print(f"\nkameng demo: http://{args.host}:{args.port}/   (sandbox on, Ctrl+C to stop)\n", flush=True)
+    return cmd_serve(args)
+
+
+def cmd_manage(args) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["kameng manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kameng", description="kameng 卡盟 platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("migrate", help="create or upgrade the database")
+    p.add_argument("-v", "--verbosity", type=int, default=1)
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("createuser", help="create a user; prints its id")
+    p.add_argument("name")
+    p.add_argument("--password", required=True)
+    p.add_argument("--role", required=True)
+    p.add_argument("--phone")
+    p.set_defaults(func=cmd_createuser)
+
+    for name, func, help_text in (("serve", cmd_serve, "serve pages and the API"), ("demo", cmd_demo, "demo shop")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--workers", type=int, default=None, help="server processes (default: 2 per core, at most 4)")
+        p.add_argument("--no-worker", action="store_true", help="do not run background jobs in-process")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("worker", help="run background jobs and due deadlines")
+    p.add_argument("--interval", type=float, default=1.0)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("import-keys", help="import keys from a file, one per line")
+    p.add_argument("product_id", type=int)
+    p.add_argument("file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_import_keys)
+
+    p = sub.add_parser("rotate-keys", help="re-encrypt card secrets under the newest keyring key")
+    p.set_defaults(func=cmd_rotate_keys)
+
+    p = sub.add_parser("check-ledger", help="check that the whole book balances")
+    p.set_defaults(func=cmd_check_ledger)
+
+    p = sub.add_parser("manage", help="run a Django management command")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup(sandbox_default="1" if args.command == "demo" else None)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

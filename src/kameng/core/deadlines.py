@@ -1,0 +1,18 @@
+"""Deadlines that fall due with time: swept by the worker, and at once when the test clock moves.
+
+Each sweep is idempotent (it re-checks state under a row lock), so two workers, or a worker and
+the test clock, may run it together without doing anything twice.
+"""
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def process_due() -> dict[str, int]:
+    from kameng.orders.services import orders_expire_due
+
+    done = {"orders_expired": orders_expire_due()}
+    if any(done.values()):
+        logger.info("deadlines processed: %s", done)
+    return done

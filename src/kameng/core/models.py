@@ -1,0 +1,29 @@
+from django.db import models
+
+
+class TestClock(models.Model):
+    """The sandbox test clock: one row, the offset added to real time.
+
+    Kept in the database, not in memory, so every server and worker process sees the same time.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    offset_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="test_clock_single_row")]
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request sent with an `Idempotency-Key`, replayed for repeats."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    endpoint = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]

@@ -1,0 +1,115 @@
+"""Streaming key import: any number of keys, constant memory, duplicates found by fingerprint.
+
+Keys are read, checked, encrypted and written in chunks; each chunk commits on its own with the
+batch's counters, so a million-key file never sits in memory and progress is visible to others.
+PostgreSQL gets COPY into a staging table then INSERT … ON CONFLICT DO NOTHING; SQLite gets
+INSERT OR IGNORE. Either way the unique fingerprint decides what is a duplicate.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+from kameng.core import clock, crypto
+
+from .models import CardSecret, ImportBatch
+from .policies import key_problem, normalize_key
+
+CHUNK = 5000
+
+
+@dataclass
+class ImportResult:
+    imported: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejected_lines: list[tuple[int, str]] = field(default_factory=list)  # (line number, problem); first 100
+
+    def as_dict(self) -> dict:
+        return {"imported": self.imported, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+def _insert_chunk_postgres(rows: list[tuple], batch_id: int, product_id: int, now) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS kameng_key_stage (ciphertext bytea, fingerprint varchar(64)) "
+            "ON COMMIT DELETE ROWS"
+        )
+        raw = cursor.cursor
+        with raw.copy("COPY kameng_key_stage (ciphertext, fingerprint) FROM STDIN") as copy:
+            for ciphertext, fingerprint in rows:
+                copy.write_row((ciphertext, fingerprint))
+        cursor.execute(
+            f"INSERT INTO {CardSecret._meta.db_table} (product_id, ciphertext, fingerprint, status, batch_id, created_at) "
+            "SELECT %s, ciphertext, fingerprint, 'available', %s, %s FROM kameng_key_stage "
+            "ON CONFLICT (fingerprint) DO NOTHING",
+            [product_id, batch_id, now],
+        )
+        return cursor.rowcount
+
+
+def _insert_chunk_sqlite(rows: list[tuple], batch_id: int, product_id: int, now) -> int:
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO {CardSecret._meta.db_table} "
+            "(product_id, ciphertext, fingerprint, status, batch_id, created_at) VALUES (%s, %s, %s, 'available', %s, %s)",
+            [(product_id, ciphertext, fingerprint, batch_id, now) for ciphertext, fingerprint in rows],
+        )
+        return cursor.rowcount
+
+
+def _insert_chunk(rows, batch_id, product_id, now) -> int:
+    if connection.vendor == "postgresql":
+        return _insert_chunk_postgres(rows, batch_id, product_id, now)
+    return _insert_chunk_sqlite(rows, batch_id, product_id, now)
+
+
+def import_lines(
+    *,
+    batch: ImportBatch,
+    lines: Iterable[str],
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = CHUNK,
+) -> ImportResult:
+    """Import keys line by line into `batch`. Empty or malformed lines are counted as rejected."""
+    result = ImportResult()
+    keyring = crypto.keyring()
+    fingerprint = crypto.fingerprinter()
+    rows: list[tuple] = []
+    pending_lines = 0
+
+    def flush():
+        nonlocal rows, pending_lines
+        now = clock.now()
+        with transaction.atomic():
+            inserted = _insert_chunk(rows, batch.id, batch.product_id, now) if rows else 0
+            result.imported += inserted
+            result.duplicates += len(rows) - inserted
+            ImportBatch.objects.filter(id=batch.id).update(
+                processed=batch.processed + pending_lines,
+                imported=result.imported,
+                duplicates=result.duplicates,
+                rejected=result.rejected,
+            )
+            batch.processed += pending_lines
+        if progress:
+            progress(pending_lines)
+        rows = []
+        pending_lines = 0
+
+    for number, line in enumerate(lines, start=1):
+        pending_lines += 1
+        key = normalize_key(line)
+        problem = key_problem(key)
+        if problem:
+            result.rejected += 1
+            if len(result.rejected_lines) < 100:
+                result.rejected_lines.append((number, problem))
+        else:
+            rows.append((keyring.encrypt(key), fingerprint(key)))
+        if pending_lines >= chunk_size:
+            flush()
+    if pending_lines or rows:
+        flush()
+    return result

@@ -1,0 +1,85 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SecretStatus(models.TextChoices):
+    AVAILABLE = "available", _("在库")
+    RESERVED = "reserved", _("已锁定")
+    ISSUED = "issued", _("已发放")
+    VOIDED = "voided", _("已作废")
+
+
+class ImportBatch(models.Model):
+    """One import of keys: who, when, how many, and how it went (progress for the page)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("导入中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="import_batches")
+    imported_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT)
+    source = models.CharField(max_length=10)  # api, cli, page
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    total_lines = models.PositiveIntegerField(null=True)  # known up front for uploads, else None
+    processed = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=200, blank=True, default="")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+
+
+class CardSecret(models.Model):
+    """A key or link in stock. The secret itself is only ever stored encrypted."""
+
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="secrets")
+    ciphertext = models.BinaryField()
+    # HMAC-SHA256 of the secret under the platform's fingerprint key: one key, one row, platform-wide.
+    fingerprint = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=SecretStatus.choices, default=SecretStatus.AVAILABLE)
+    reserved_order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["product", "id"], condition=models.Q(status="available"), name="secret_available_idx"),
+            models.Index(fields=["reserved_order"], condition=models.Q(status="reserved"), name="secret_reserved_idx"),
+        ]
+
+    def __repr__(self) -> str:  # never the secret, not even encrypted
+        return f"<CardSecret {self.pk} {self.status}>"
+
+    __str__ = __repr__
+
+
+class KeyIssue(models.Model):
+    """A key given to an order item. The record stays when the key comes back (returned_at set)."""
+
+    secret = models.ForeignKey(CardSecret, on_delete=models.PROTECT, related_name="issues")
+    order_item = models.ForeignKey("orders.OrderItem", on_delete=models.PROTECT, related_name="issues")
+    issued_at = models.DateTimeField()
+    returned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Whatever the locking does, the database refuses to hand one key to two live items.
+            models.UniqueConstraint(
+                fields=["secret"], condition=models.Q(returned_at__isnull=True), name="key_issued_once"
+            ),
+            models.UniqueConstraint(
+                fields=["order_item"], condition=models.Q(returned_at__isnull=True), name="item_holds_one_key"
+            ),
+        ]
+
+
+class RevealRecord(models.Model):
+    """Each time a buyer looked at a secret: who, when, from where. After-sales relies on it."""
+
+    order_item = models.ForeignKey("orders.OrderItem", on_delete=models.PROTECT, related_name="reveals")
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT)
+    revealed_at = models.DateTimeField()
+    ip_address = models.GenericIPAddressField(null=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")

@@ -1,0 +1,216 @@
+"""Writes on stock: imports, reservations, issues, reveals, manual delivery, key rotation."""
+
+import logging
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from kameng.accounts.models import User
+from kameng.catalog.models import Product
+from kameng.catalog.selectors import product_for_manager
+from kameng.core import clock, crypto
+from kameng.core.errors import Conflict, Invalid
+
+from .importing import ImportResult, import_lines
+from .models import CardSecret, ImportBatch, KeyIssue, RevealRecord, SecretStatus
+from .policies import key_problem, normalize_key
+
+logger = logging.getLogger(__name__)
+
+
+def _stocked_product(*, actor: User, product_id: int) -> Product:
+    product = product_for_manager(actor=actor, product_id=product_id)
+    if not product.uses_stock:
+        raise Conflict("keys are stocked only for card and link products sold from stock", code="PRODUCT_NOT_STOCKED")
+    return product
+
+
+def batch_start(*, actor: User, product: Product, source: str, total_lines: int | None = None) -> ImportBatch:
+    return ImportBatch.objects.create(
+        product=product, imported_by=actor, source=source, total_lines=total_lines, started_at=clock.now()
+    )
+
+
+def batch_finish(*, batch: ImportBatch, result: ImportResult | None, error: str = "") -> None:
+    fields = {"finished_at": clock.now(), "status": ImportBatch.Status.FAILED if error else ImportBatch.Status.DONE}
+    if error:
+        fields["error"] = error[:200]
+    if result is not None:
+        fields.update(imported=result.imported, duplicates=result.duplicates, rejected=result.rejected)
+    ImportBatch.objects.filter(id=batch.id).update(**fields)
+    if result is not None and result.imported:
+        from kameng.orders.tasks import deliver_backorders
+
+        transaction.on_commit(lambda: deliver_backorders.enqueue(batch.product_id))
+
+
+def keys_import_list(*, actor: User, product_id: int, keys: list) -> ImportResult:
+    """The API import: the whole list is checked first; one bad entry refuses all of it."""
+    product = _stocked_product(actor=actor, product_id=product_id)
+    if not isinstance(keys, list) or not keys:
+        raise Invalid("keys is a non-empty list of strings", code="INVALID_KEYS")
+    if len(keys) > settings.KAMENG_MAX_KEYS_PER_REQUEST:
+        raise Invalid(
+            f"at most {settings.KAMENG_MAX_KEYS_PER_REQUEST} keys per request; use kameng import-keys for files",
+            code="TOO_MANY_KEYS",
+        )
+    problems = []
+    for position, key in enumerate(keys):
+        problem = "not_a_string" if not isinstance(key, str) else key_problem(normalize_key(key))
+        if problem:
+            problems.append({"index": position, "problem": problem})
+    if problems:
+        # Positions and reasons only: a secret never goes back out in an error.
+        raise Invalid(
+            f"{len(problems)} keys are malformed (empty, control characters or over 512 characters); nothing was imported",
+            code="INVALID_KEYS",
+            details=problems[:100],
+        )
+    batch = batch_start(actor=actor, product=product, source="api", total_lines=len(keys))
+    result = import_lines(batch=batch, lines=keys)
+    batch_finish(batch=batch, result=result)
+    return result
+
+
+def keys_import_stream(
+    *,
+    actor: User,
+    product_id: int,
+    lines: Iterable[str],
+    source: str,
+    progress: Callable[[int], None] | None = None,
+    batch: ImportBatch | None = None,
+) -> tuple[ImportBatch, ImportResult]:
+    """The file import (CLI, page): streams any size; bad lines are counted, good ones imported."""
+    product = _stocked_product(actor=actor, product_id=product_id)
+    batch = batch or batch_start(actor=actor, product=product, source=source)
+    try:
+        result = import_lines(batch=batch, lines=lines, progress=progress)
+    except Exception as exc:
+        batch_finish(batch=batch, result=None, error=type(exc).__name__)
+        raise
+    batch_finish(batch=batch, result=result)
+    return batch, result
+
+
+def secrets_reserve(*, product: Product, order, quantity: int) -> list[int]:
+    """Hold `quantity` available keys for an unpaid order; [] when stock is short.
+
+    PostgreSQL: SKIP LOCKED lets racing buyers take different keys instead of queueing on the same
+    ones. SQLite: the immediate transaction already serializes writers.
+    """
+    qs = CardSecret.objects.filter(product=product, status=SecretStatus.AVAILABLE).order_by("id")
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True)
+    ids = list(qs.values_list("id", flat=True)[:quantity])
+    if len(ids) < quantity:
+        return []
+    updated = CardSecret.objects.filter(id__in=ids, status=SecretStatus.AVAILABLE).update(
+        status=SecretStatus.RESERVED, reserved_order=order
+    )
+    if updated != quantity:  # cannot happen under the row locks; refuse rather than oversell
+        raise Conflict("stock changed while reserving; try again", code="STOCK_CONTENTION")
+    return ids
+
+
+def secrets_release(*, order) -> int:
+    """Give an unpaid order's held keys back to stock."""
+    return CardSecret.objects.filter(reserved_order=order, status=SecretStatus.RESERVED).update(
+        status=SecretStatus.AVAILABLE, reserved_order=None
+    )
+
+
+def secrets_issue(*, order, items) -> bool:
+    """Issue one key to each item, inside the payment's transaction.
+
+    Uses the keys the order holds; if the hold lapsed (a late payment), takes fresh ones.
+    Returns False, issuing nothing, when stock cannot cover every item.
+    """
+    held = list(
+        CardSecret.objects.select_for_update()
+        .filter(reserved_order=order, status=SecretStatus.RESERVED)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    missing = len(items) - len(held)
+    if missing > 0:
+        fresh = secrets_reserve(product=order.product, order=order, quantity=missing)
+        if not fresh:
+            return False
+        held += fresh
+    now = clock.now()
+    chosen = held[: len(items)]
+    KeyIssue.objects.bulk_create(
+        [KeyIssue(secret_id=secret_id, order_item=item, issued_at=now) for secret_id, item in zip(chosen, items, strict=True)]
+    )
+    CardSecret.objects.filter(id__in=chosen).update(status=SecretStatus.ISSUED, reserved_order=None)
+    if len(held) > len(chosen):
+        CardSecret.objects.filter(id__in=held[len(chosen) :]).update(status=SecretStatus.AVAILABLE, reserved_order=None)
+    return True
+
+
+def secret_issue_manual(*, product: Product, item, secret_text: str) -> CardSecret:
+    """A supplier's hand-delivered content, stored and issued like any key."""
+    secret_text = normalize_key(secret_text)
+    problem = key_problem(secret_text)
+    if problem:
+        raise Invalid(f"the delivered content is malformed ({problem})", code="INVALID_KEYS")
+    fingerprint = crypto.fingerprint(secret_text)
+    if CardSecret.objects.filter(fingerprint=fingerprint).exists():
+        raise Conflict("this content was already delivered or stocked on the platform", code="DUPLICATE_KEY")
+    now = clock.now()
+    secret = CardSecret.objects.create(
+        product=product,
+        ciphertext=crypto.encrypt(secret_text),
+        fingerprint=fingerprint,
+        status=SecretStatus.ISSUED,
+        created_at=now,
+    )
+    KeyIssue.objects.create(secret=secret, order_item=item, issued_at=now)
+    return secret
+
+
+def secrets_reveal(*, user: User, items, ip_address: str | None, user_agent: str) -> list[tuple[int, str]]:
+    """Decrypt the live key of each item and record the reveal."""
+    now = clock.now()
+    issues = {
+        issue.order_item_id: issue
+        for issue in KeyIssue.objects.select_related("secret").filter(order_item__in=items, returned_at__isnull=True)
+    }
+    revealed = []
+    records = []
+    for item in items:
+        issue = issues.get(item.id)
+        if issue is None:
+            continue
+        revealed.append((item.id, crypto.decrypt(issue.secret.ciphertext)))
+        records.append(RevealRecord(order_item=item, user=user, revealed_at=now, ip_address=ip_address, user_agent=user_agent[:300]))
+    RevealRecord.objects.bulk_create(records)
+    return revealed
+
+
+def keys_rotate(*, chunk: int = 2000, progress: Callable[[int], None] | None = None) -> int:
+    """Re-encrypt every secret not under the newest keyring key. Safe to stop and run again."""
+    keyring = crypto.keyring()
+    rotated = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                CardSecret.objects.select_for_update()
+                .filter(id__gt=last_id)
+                .order_by("id")
+                .values_list("id", "ciphertext")[:chunk]
+            )
+            if not rows:
+                break
+            stale = [(pk, blob) for pk, blob in rows if not keyring.is_current(blob)]
+            for pk, blob in stale:
+                CardSecret.objects.filter(id=pk).update(ciphertext=keyring.encrypt(keyring.decrypt(blob)))
+            rotated += len(stale)
+            last_id = rows[-1][0]
+        if progress:
+            progress(len(rows))
+    logger.info("key rotation re-encrypted %d secrets", rotated)
+    return rotated

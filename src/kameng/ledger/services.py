@@ -1,0 +1,108 @@
+"""The double-entry book. Every money movement goes through `journal_post`.
+
+Sign convention: debit is positive, credit negative; each journal sums to zero.
+Balances are sums of postings — there is no stored balance to drift.
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from kameng.core import clock
+from kameng.core.errors import Conflict
+from kameng.core.money import Money
+
+from .models import AccountKind, Journal, LedgerAccount, Posting
+
+CREDIT_NORMAL = {AccountKind.LIABILITY, AccountKind.INCOME}
+
+
+class Accounts:
+    """Codes of the platform's accounts, in one place."""
+
+    ESCROW = "escrow"  # paid for orders not yet delivered (liability to buyers)
+    COMMISSION = "commission"  # the platform's commission income
+    PROMOTIONS = "promotions"  # platform-funded credit (demo grants, goodwill)
+
+    @staticmethod
+    def clearing(channel: str) -> str:
+        return f"clearing:{channel}"  # money held for us by a payment gateway
+
+    @staticmethod
+    def wallet(user_id: int) -> str:
+        return f"wallet:{user_id}"
+
+    @staticmethod
+    def payable(supplier_id: int) -> str:
+        return f"payable:{supplier_id}"
+
+
+def _kind_for(code: str) -> str:
+    prefix = code.split(":", 1)[0]
+    return {
+        "clearing": AccountKind.ASSET,
+        "wallet": AccountKind.LIABILITY,
+        "payable": AccountKind.LIABILITY,
+        "escrow": AccountKind.LIABILITY,
+        "commission": AccountKind.INCOME,
+        "refund_fees": AccountKind.INCOME,
+        "promotions": AccountKind.EXPENSE,
+        "losses": AccountKind.EXPENSE,
+    }[prefix]
+
+
+def account(code: str) -> LedgerAccount:
+    found = LedgerAccount.objects.filter(code=code).first()
+    if found:
+        return found
+    owner_id = int(code.split(":", 1)[1]) if code.startswith(("wallet:", "payable:")) else None
+    try:
+        with transaction.atomic():
+            return LedgerAccount.objects.create(code=code, kind=_kind_for(code), owner_id=owner_id)
+    except IntegrityError:  # created by a concurrent transaction
+        return LedgerAccount.objects.get(code=code)
+
+
+@dataclass(frozen=True)
+class Line:
+    code: str
+    fen: int  # + debit, - credit
+
+
+def journal_post(*, reference: str, kind: str, lines: list[Line], order=None, payment=None, memo: str = "") -> Journal:
+    """Post a balanced journal once. A second post with the same reference is refused by the database."""
+    lines = [line for line in lines if line.fen != 0]
+    if sum(line.fen for line in lines) != 0:
+        raise ValueError(f"unbalanced journal {reference}: {lines}")
+    with transaction.atomic():
+        journal = Journal.objects.create(
+            reference=reference, kind=kind, at=clock.now(), order=order, payment=payment, memo=memo[:200]
+        )
+        Posting.objects.bulk_create(
+            [Posting(journal=journal, account=account(line.code), amount_fen=line.fen) for line in lines]
+        )
+    return journal
+
+
+def balance(code: str) -> Money:
+    """The balance in the account's normal direction (a wallet's balance is what we owe the buyer)."""
+    row = LedgerAccount.objects.filter(code=code).first()
+    if row is None:
+        return Money.zero()
+    total = row.postings.aggregate(total=Sum("amount_fen"))["total"] or 0
+    return Money(-total if row.kind in CREDIT_NORMAL else total)
+
+
+def wallet_lock(user_id: int) -> LedgerAccount:
+    """Lock a buyer's wallet account row so two spends cannot both see the same balance."""
+    code = Accounts.wallet(user_id)
+    account(code)
+    return LedgerAccount.objects.select_for_update().get(code=code)
+
+
+def wallet_debit_check(*, user_id: int, amount: Money) -> None:
+    wallet_lock(user_id)
+    available = balance(Accounts.wallet(user_id))
+    if available < amount:
+        raise Conflict(f"wallet balance {available} is less than {amount}", code="INSUFFICIENT_BALANCE")

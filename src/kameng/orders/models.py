@@ -1,0 +1,147 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", _("待支付")
+    PAID = "paid", _("已支付")
+    DELIVERED = "delivered", _("已发货")
+    PARTIALLY_REFUNDED = "partially_refunded", _("部分退款")
+    REFUNDED = "refunded", _("已退款")
+    EXPIRED = "expired", _("已过期")
+    CLOSED = "closed", _("已关闭")
+
+
+class ItemStatus(models.TextChoices):
+    PENDING = "pending", _("待发货")
+    DELIVERED = "delivered", _("已发货")
+    REFUND_PENDING = "refund_pending", _("退款中")
+    REFUNDED = "refunded", _("已退款")
+
+
+class Channel(models.TextChoices):
+    ALIPAY = "alipay", _("支付宝")
+    WECHAT = "wechat", _("微信支付")
+    BANK = "bank", _("银行卡")
+    WALLET = "wallet", _("钱包余额")
+
+
+S = OrderStatus
+
+
+class Order(ConcurrentTransitionMixin, models.Model):
+    order_no = models.CharField(max_length=32, unique=True)
+    buyer = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="orders")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="orders")
+    quantity = models.PositiveIntegerField()
+    unit_price_fen = models.BigIntegerField()
+    amount_fen = models.BigIntegerField()
+    refunded_fen = models.BigIntegerField(default=0)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    recharge_account = models.CharField(max_length=64, blank=True, default="")
+    status = FSMField(default=S.PENDING_PAYMENT, choices=S.choices, protected=True)
+    # What the buyer saw and agreed to: the product page and its refund rules at this moment.
+    snapshot = models.JSONField()
+    terms_text = models.TextField()
+    terms_accepted_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["buyer", "-id"], name="order_buyer_idx"),
+            models.Index(fields=["expires_at"], condition=models.Q(status="pending_payment"), name="order_unpaid_idx"),
+            models.Index(fields=["product", "paid_at"], condition=models.Q(status="paid"), name="order_undelivered_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="order_quantity_positive"),
+            # The refundable amount can never exceed what was paid, whatever the code does.
+            models.CheckConstraint(
+                condition=models.Q(refunded_fen__gte=0) & models.Q(refunded_fen__lte=models.F("amount_fen")),
+                name="order_refunds_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_no
+
+    @transition(field=status, source=[S.PENDING_PAYMENT, S.EXPIRED], target=S.PAID)
+    def mark_paid(self, *, at):
+        """A late payment on an expired order is still taken: money is never lost."""
+        self.paid_at = at
+
+    @transition(field=status, source=S.PAID, target=S.DELIVERED)
+    def mark_delivered(self, *, at):
+        self.delivered_at = at
+
+    @transition(field=status, source=S.PENDING_PAYMENT, target=S.EXPIRED)
+    def expire(self):
+        pass
+
+    @transition(field=status, source=S.PENDING_PAYMENT, target=S.CLOSED)
+    def close(self):
+        pass
+
+
+class OrderItem(ConcurrentTransitionMixin, models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="items")
+    position = models.PositiveSmallIntegerField()
+    status = FSMField(default=ItemStatus.PENDING, choices=ItemStatus.choices, protected=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    first_revealed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "position"], name="item_position_unique")]
+
+    @transition(field=status, source=ItemStatus.PENDING, target=ItemStatus.DELIVERED)
+    def mark_delivered(self, *, at):
+        self.delivered_at = at
+
+
+class OrderEvent(models.Model):
+    """The order's history, append-only: who did what and when."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=160)  # "buyer:12", "system", "gateway:sandbox"
+    event = models.CharField(max_length=40)
+    note = models.TextField(blank=True, default="")
+
+
+class TopupStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    DISPATCHED = "dispatched", _("已提交上游")
+    SUCCEEDED = "succeeded", _("充值成功")
+    FAILED = "failed", _("充值失败")
+
+
+class TopupDispatch(ConcurrentTransitionMixin, models.Model):
+    """A top-up sent to the supplier's system, with its own states and the upstream reference."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="topup")
+    account = models.CharField(max_length=64)
+    status = FSMField(default=TopupStatus.QUEUED, choices=TopupStatus.choices, protected=True)
+    upstream_ref = models.CharField(max_length=64, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=200, blank=True, default="")
+
+    @transition(field=status, source=TopupStatus.QUEUED, target=TopupStatus.DISPATCHED)
+    def mark_dispatched(self, *, ref, at):
+        self.upstream_ref = ref
+        self.dispatched_at = at
+
+    @transition(field=status, source=[TopupStatus.QUEUED, TopupStatus.DISPATCHED], target=TopupStatus.SUCCEEDED)
+    def mark_succeeded(self, *, at):
+        self.finished_at = at
+
+    @transition(field=status, source=[TopupStatus.QUEUED, TopupStatus.DISPATCHED], target=TopupStatus.FAILED)
+    def mark_failed(self, *, reason, at):
+        self.failure_reason = reason[:200]
+        self.finished_at = at

@@ -1,0 +1,27 @@
+from kameng.accounts.models import User
+from kameng.core.errors import NotFound
+
+from .models import Order
+
+
+def order_for_buyer(*, user: User, order_no: str) -> Order:
+    """The buyer's own order; anyone else's looks exactly like a missing one (404)."""
+    order = Order.objects.select_related("product").filter(order_no=str(order_no)[:32], buyer=user).first()
+    if order is None:
+        raise NotFound("no such order", code="ORDER_NOT_FOUND")
+    return order
+
+
+def orders_for_buyer(*, user: User, limit: int = 50, before_id: int | None = None):
+    qs = Order.objects.filter(buyer=user).select_related("product").prefetch_related("items").order_by("-id")
+    if before_id:
+        qs = qs.filter(id__lt=before_id)
+    return qs[:limit]
+
+
+def orders_awaiting_manual_delivery(*, supplier: User):
+    return (
+        Order.objects.filter(product__supplier=supplier, product__is_manual=True, status="paid")
+        .select_related("product", "buyer")
+        .order_by("paid_at")
+    )

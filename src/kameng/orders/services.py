@@ -1,0 +1,159 @@
+"""Orders: placing them (with the product snapshot and the terms), revealing keys, expiring them."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from kameng.accounts.models import User
+from kameng.catalog.models import Product, ProductKind
+from kameng.catalog.policies import RefundPolicy
+from kameng.catalog.selectors import product_stock
+from kameng.core import clock
+from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
+from kameng.core.money import Money
+from kameng.inventory import services as inventory
+from kameng.ledger.services import wallet_debit_check
+from kameng.payments import services as payments
+
+from .events import actor_label, order_event
+from .models import Channel, ItemStatus, Order, OrderItem, OrderStatus
+from .policies import terms_text
+from .selectors import order_for_buyer
+
+RECHARGE_ACCOUNT_MAX = 64
+
+
+def new_order_no() -> str:
+    return "K" + clock.now().strftime("%Y%m%d%H%M") + secrets.token_hex(5).upper()
+
+
+def product_snapshot(product: Product) -> dict:
+    policy = RefundPolicy.from_stored(product.refund_policy)
+    return {
+        "product_id": product.id,
+        "name": product.name,
+        "description": product.description,
+        "kind": product.kind,
+        "is_manual": product.is_manual,
+        "price": str(Money(product.price_fen)),
+        "face_value": str(Money(product.face_value_fen)),
+        "delivery_promise_minutes": product.delivery_promise_minutes,
+        "supplier_id": product.supplier_id,
+        "refund_policy": policy.to_stored(),
+        "refund_policy_text": {"zh-hans": policy.text("zh-hans"), "en": policy.text("en")},
+        "captured_at": clock.now().isoformat(),
+    }
+
+
+def _validate(*, buyer: User, product_id, quantity, channel, recharge_account, accept_terms) -> Product:
+    if not buyer.is_buyer:
+        raise Forbidden("only buyers place orders", code="ROLE_FORBIDDEN")
+    if accept_terms is not True:
+        raise Invalid(
+            "confirm that digital goods are excluded from 7-day no-reason returns (accept_terms)",
+            code="TERMS_NOT_ACCEPTED",
+        )
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise Invalid("quantity is a whole number of at least 1", code="INVALID_QUANTITY")
+    if quantity > settings.KAMENG_MAX_QUANTITY:
+        raise Invalid(f"at most {settings.KAMENG_MAX_QUANTITY} per order", code="INVALID_QUANTITY")
+    if channel not in Channel.values:
+        raise Invalid(f"channel is one of {', '.join(Channel.values)}", code="INVALID_CHANNEL")
+    if isinstance(product_id, bool) or not isinstance(product_id, int):
+        raise NotFound("no such product", code="PRODUCT_NOT_FOUND")
+    product = Product.objects.filter(id=product_id, is_active=True).first()
+    if product is None:
+        raise NotFound("no such product", code="PRODUCT_NOT_FOUND")
+    if product.kind == ProductKind.TOPUP:
+        account = (recharge_account or "").strip() if isinstance(recharge_account, str) else ""
+        if not account or len(account) > RECHARGE_ACCOUNT_MAX or not account.isprintable():
+            raise Invalid("a top-up needs the account to recharge (recharge_account)", code="INVALID_RECHARGE_ACCOUNT")
+    return product
+
+
+def order_create(
+    *, buyer: User, product_id, quantity, channel, accept_terms, recharge_account: str | None = None
+) -> Order:
+    product = _validate(
+        buyer=buyer,
+        product_id=product_id,
+        quantity=quantity,
+        channel=channel,
+        recharge_account=recharge_account,
+        accept_terms=accept_terms,
+    )
+    if product.uses_stock and quantity > (product_stock(product) or 0):
+        raise Conflict("not enough stock for this quantity", code="OUT_OF_STOCK")
+    now = clock.now()
+    amount = Money(product.price_fen) * quantity
+    with transaction.atomic():
+        if channel == Channel.WALLET:
+            wallet_debit_check(user_id=buyer.id, amount=amount)
+        order = Order.objects.create(
+            order_no=new_order_no(),
+            buyer=buyer,
+            product=product,
+            quantity=quantity,
+            unit_price_fen=product.price_fen,
+            amount_fen=amount.fen,
+            channel=channel,
+            recharge_account=(recharge_account or "").strip() if product.kind == ProductKind.TOPUP else "",
+            snapshot=product_snapshot(product),
+            terms_text=terms_text(),
+            terms_accepted_at=now,
+            created_at=now,
+            expires_at=now + timedelta(minutes=settings.KAMENG_ORDER_TTL_MINUTES),
+        )
+        OrderItem.objects.bulk_create([OrderItem(order=order, position=i) for i in range(1, quantity + 1)])
+        order_event(order=order, event="created", actor=actor_label(buyer), note=f"terms accepted at {now.isoformat()}")
+        if product.uses_stock and not inventory.secrets_reserve(product=product, order=order, quantity=quantity):
+            raise Conflict("not enough stock for this quantity", code="OUT_OF_STOCK")
+        payment = payments.payment_create(payer=buyer, channel=channel, amount=amount, order=order)
+        if channel == Channel.WALLET:
+            payments.payment_capture(payment=payment, trade_no=f"WALLET-{payment.payment_no}")
+    order.refresh_from_db()
+    return order
+
+
+def order_reveal(
+    *, user: User, order_no: str, item_ids: list[int] | None = None, ip_address: str | None = None, user_agent: str = ""
+) -> list[tuple[int, str]]:
+    """Decrypt the buyer's keys. Only the owner; every reveal is recorded."""
+    order = order_for_buyer(user=user, order_no=order_no)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(id=order.id)
+        items = order.items.filter(status__in=[ItemStatus.DELIVERED, ItemStatus.REFUND_PENDING]).order_by("position")
+        if item_ids is not None:
+            items = items.filter(id__in=item_ids)
+        items = list(items)
+        if not items:
+            raise Conflict("nothing delivered to reveal yet", code="NOT_DELIVERED")
+        revealed = inventory.secrets_reveal(user=user, items=items, ip_address=ip_address, user_agent=user_agent)
+        if not revealed:
+            raise Conflict("these items carry no key to reveal (a top-up is not revealed)", code="NOTHING_TO_REVEAL")
+        now = clock.now()
+        OrderItem.objects.filter(id__in=[item_id for item_id, _ in revealed], first_revealed_at__isnull=True).update(
+            first_revealed_at=now
+        )
+        order_event(order=order, event="revealed", actor=actor_label(user), note=f"items {[i for i, _ in revealed]}")
+    return revealed
+
+
+def order_expire(*, order_id: int) -> bool:
+    """Expire one unpaid order past its deadline and release what it held. Idempotent."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(id=order_id).first()
+        if order is None or order.status != OrderStatus.PENDING_PAYMENT or order.expires_at > clock.now():
+            return False
+        order.expire()
+        order.save()
+        released = inventory.secrets_release(order=order)
+        order_event(order=order, event="expired", note=f"released {released} held key(s)")
+    return True
+
+
+def orders_expire_due(*, limit: int = 500) -> int:
+    due = Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, expires_at__lte=clock.now()).order_by("expires_at")
+    return sum(order_expire(order_id=order_id) for order_id in list(due.values_list("id", flat=True)[:limit]))

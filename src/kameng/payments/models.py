@@ -1,0 +1,50 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", _("待支付")
+    SUCCEEDED = "succeeded", _("支付成功")
+    CLOSED = "closed", _("已关闭")
+
+
+class PaymentPurpose(models.TextChoices):
+    ORDER = "order", _("订单")
+    RECHARGE = "recharge", _("钱包充值")
+
+
+class Payment(ConcurrentTransitionMixin, models.Model):
+    payment_no = models.CharField(max_length=32, unique=True)
+    purpose = models.CharField(max_length=10, choices=PaymentPurpose.choices, default=PaymentPurpose.ORDER)
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
+    payer = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="payments")
+    channel = models.CharField(max_length=10)
+    amount_fen = models.BigIntegerField()
+    status = FSMField(default=PaymentStatus.PENDING, choices=PaymentStatus.choices, protected=True)
+    # The gateway's own transaction number: one gateway trade pays one payment, once.
+    trade_no = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="payment_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.payment_no
+
+    @transition(field=status, source=PaymentStatus.PENDING, target=PaymentStatus.SUCCEEDED)
+    def succeed(self, *, trade_no, at):
+        self.trade_no = trade_no
+        self.paid_at = at
+
+
+class PaymentNotification(models.Model):
+    """Every notification that reached the notify endpoint, accepted or refused, for audit."""
+
+    gateway = models.CharField(max_length=20)
+    payment_no = models.CharField(max_length=64, blank=True, default="")
+    trade_no = models.CharField(max_length=64, blank=True, default="")
+    fields = models.JSONField()
+    outcome = models.CharField(max_length=40)
+    received_at = models.DateTimeField()

@@ -1,0 +1,150 @@
+"""Payments: creating them, and taking the gateway's word that they were paid — only when signed."""
+
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+
+from kameng.core import clock
+from kameng.core.errors import Invalid
+from kameng.core.money import InvalidAmount, Money
+from kameng.ledger.services import Accounts, Line, journal_post
+
+from . import errors
+from .gateways import sandbox
+from .models import Payment, PaymentNotification, PaymentPurpose, PaymentStatus
+
+logger = logging.getLogger(__name__)
+
+GATEWAY_CHANNELS = ("alipay", "wechat", "bank")
+NOTIFICATION_TOLERANCE = timedelta(hours=24)
+
+
+def new_payment_no() -> str:
+    return "P" + clock.now().strftime("%Y%m%d") + secrets.token_hex(6).upper()
+
+
+def payment_create(*, payer, channel: str, amount: Money, order=None, purpose=PaymentPurpose.ORDER) -> Payment:
+    return Payment.objects.create(
+        payment_no=new_payment_no(),
+        purpose=purpose,
+        order=order,
+        payer=payer,
+        channel=channel,
+        amount_fen=amount.fen,
+        created_at=clock.now(),
+    )
+
+
+def _log(fields: dict, outcome: str) -> None:
+    safe = {k: str(v)[:128] for k, v in fields.items() if k in sandbox.FIELDS}
+    PaymentNotification.objects.create(
+        gateway=sandbox.NAME,
+        payment_no=safe.get("payment_no", "")[:64],
+        trade_no=safe.get("trade_no", "")[:64],
+        fields=safe,
+        outcome=outcome,
+        received_at=clock.now(),
+    )
+
+
+def _parse_ts(value: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        pass
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _check(fields: dict) -> tuple[str, str, Money]:
+    missing = [name for name in (*sandbox.FIELDS, "sign") if not fields.get(name)]
+    if missing:
+        raise errors.BadNotification(f"missing fields: {', '.join(missing)}")
+    if not sandbox.verify(fields):
+        raise errors.bad_signature()
+    if fields["status"] != "SUCCESS":
+        raise errors.BadNotification("only SUCCESS notifications move money", code="UNSUPPORTED_STATUS")
+    moment = _parse_ts(fields["ts"])
+    if moment is None or not clock.is_recent(moment, tolerance=NOTIFICATION_TOLERANCE):
+        raise errors.BadNotification("the notification is stale or its time is unreadable", code="STALE_NOTIFICATION")
+    try:
+        amount = Money.parse(fields["amount"])
+    except InvalidAmount as exc:
+        raise errors.amount_mismatch() from exc
+    return fields["payment_no"], fields["trade_no"], amount
+
+
+def notification_receive(fields: dict) -> Payment:
+    """Handle a gateway notification. Refusals raise and change nothing but the audit log."""
+    fields = {k: v for k, v in fields.items() if isinstance(v, str)}
+    try:
+        payment_no, trade_no, amount = _check(fields)
+        with transaction.atomic():
+            payment = Payment.objects.select_for_update().filter(payment_no=payment_no).first()
+            if payment is None:
+                raise errors.payment_not_found()
+            if amount.fen != payment.amount_fen:
+                raise errors.amount_mismatch()
+            if payment.status != PaymentStatus.PENDING:
+                raise errors.already_processed()
+            payment_capture(payment=payment, trade_no=trade_no)
+    except errors.DomainError as exc:
+        _log(fields, exc.code)
+        logger.warning("payment notification refused: %s payment_no=%s", exc.code, fields.get("payment_no", "")[:64])
+        raise
+    _log(fields, "ACCEPTED")
+    return payment
+
+
+def payment_capture(*, payment: Payment, trade_no: str) -> None:
+    """Money has arrived (the payment row is locked by the caller): book it and fulfil."""
+    now = clock.now()
+    payment.succeed(trade_no=trade_no, at=now)
+    payment.save()
+    credit = Accounts.wallet(payment.payer_id) if payment.purpose == PaymentPurpose.RECHARGE else Accounts.ESCROW
+    debit = Accounts.wallet(payment.payer_id) if payment.channel == "wallet" else Accounts.clearing(payment.channel)
+    journal_post(
+        reference=f"capture:{payment.payment_no}",
+        kind="payment_captured",
+        lines=[Line(debit, payment.amount_fen), Line(credit, -payment.amount_fen)],
+        order=payment.order,
+        payment=payment,
+    )
+    if payment.purpose == PaymentPurpose.ORDER:
+        from kameng.orders.fulfilment import order_paid
+
+        order_paid(order_id=payment.order_id, payment=payment)
+
+
+def recharge_create(*, user, amount, channel: str) -> Payment:
+    if not user.is_buyer:
+        from kameng.core.errors import Forbidden
+
+        raise Forbidden("only buyers have a wallet", code="ROLE_FORBIDDEN")
+    if channel not in GATEWAY_CHANNELS:
+        raise Invalid(f"recharge through one of {', '.join(GATEWAY_CHANNELS)}", code="INVALID_CHANNEL")
+    try:
+        money = Money.parse(amount)
+    except InvalidAmount as exc:
+        raise Invalid(str(exc), code="INVALID_AMOUNT") from exc
+    if not 0 < money.fen <= 5_000_000:
+        raise Invalid("a recharge is from 0.01 to 50000.00", code="INVALID_AMOUNT")
+    with transaction.atomic():
+        return payment_create(payer=user, channel=channel, amount=money, purpose=PaymentPurpose.RECHARGE)
+
+
+def sandbox_pay(*, user, payment_no: str) -> Payment:
+    """The buyer pays in the sandbox: the gateway signs a notification and delivers it."""
+    payment = Payment.objects.filter(payment_no=payment_no, payer=user).first()
+    if payment is None or payment.channel not in GATEWAY_CHANNELS:
+        raise errors.payment_not_found()
+    if payment.status != PaymentStatus.PENDING:
+        raise errors.already_processed()
+    notification_receive(sandbox.notification_for(payment_no=payment.payment_no, amount=str(Money(payment.amount_fen))))
+    payment.refresh_from_db()
+    return payment
