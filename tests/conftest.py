@@ -24,6 +24,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _sandbox(settings):
     settings.KAMENG_SANDBOX = True
+    # Password hashing is deliberately slow; the tests log in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def batch_finish(*, batch: ImportBatch, result: ImportResult | None, error: str 
     if result is not None and result.imported:
         from kameng.orders.tasks import deliver_backorders
 
-        transaction.on_commit(lambda: deliver_backorders.enqueue(batch.product_id))
+        deliver_backorders.enqueue(batch.product_id)  # the job row commits with the batch
 
 
 def keys_import_list(*, actor: User, product_id: int, keys: list) -> ImportResult:
