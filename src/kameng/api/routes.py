@@ -16,6 +16,7 @@ from kameng.core.deadlines import process_due
 from kameng.core.errors import Forbidden, Invalid
 from kameng.core.idempotency import run_idempotent
 from kameng.core.money import Money
+from kameng.core.worker import run_queued_tasks
 from kameng.inventory import services as inventory
 from kameng.ledger.services import Accounts, balance
 from kameng.orders import fulfilment
@@ -265,6 +266,7 @@ def sandbox_clock_advance(request, body: AdvanceIn):
         raise Forbidden("only an admin moves the test clock", code="ROLE_FORBIDDEN")
     clock.advance(seconds=int(round(body.hours * 3600)))
     process_due()
+    run_queued_tasks()
     return {"now": iso(clock.now())}
 
 

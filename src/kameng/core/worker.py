@@ -13,20 +13,34 @@ from django.db import close_old_connections
 logger = logging.getLogger(__name__)
 
 
-def run_queued_tasks(*, max_tasks: int | None = None) -> None:
-    """Run every ready job once (batch mode) with django-tasks-db's own worker."""
-    from django_tasks_db.management.commands.db_worker import Worker
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:64]
 
-    Worker(
-        queue_names=["*"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=max_tasks,
-        worker_id=f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:64],
-        excluded_queue_names=[],
-    ).run()
+
+def run_queued_tasks(*, max_tasks: int | None = None) -> int:
+    """Run ready jobs now, claiming each like django-tasks-db's worker does; returns how many ran.
+
+    Unlike that worker's loop this never closes the database connection, so the test clock and
+    tests can call it inside a request or a test transaction.
+    """
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.utils import exclusive_transaction
+
+    runner = Worker(
+        queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
+        max_tasks=None, worker_id=_worker_id(), excluded_queue_names=[],
+    )
+    ran = 0
+    while max_tasks is None or ran < max_tasks:
+        with exclusive_transaction(DBTaskResult.objects.db):
+            job = DBTaskResult.objects.ready().filter(backend_name="default").get_locked()
+            if job is None:
+                break
+            job.claim(runner.worker_id)
+        runner.run_task(job)
+        ran += 1
+    return ran
 
 
 def run_forever(stop: threading.Event, *, interval: float = 1.0) -> None:

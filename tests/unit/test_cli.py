@@ -1,0 +1,78 @@
+import base64
+import os
+
+import pytest
+
+from kameng import cli
+from kameng.core import crypto
+from kameng.inventory.models import CardSecret, ImportBatch
+from kameng.ledger.models import Journal, LedgerAccount, Posting
+
+
+@pytest.fixture
+def keys_file(tmp_path):
+    def write(lines, raw=None):
+        path = tmp_path / "keys.txt"
+        if raw is not None:
+            path.write_bytes(raw)
+        else:
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def test_import_keys_streams_a_file_and_reports_counts(db, make_product, keys_file, capsys):
+    product = make_product()
+    path = keys_file(["K-1", "K-2", "K-2", "", "bad\x07key", "K-3\r", "x" * 600])
+    assert cli.main(["import-keys", str(product.id), path, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "imported: 3  duplicates: 1  rejected: 3" in out
+    batch = ImportBatch.objects.get()
+    assert (batch.imported, batch.duplicates, batch.rejected, batch.status) == (3, 1, 3, "done")
+    assert batch.imported_by == product.supplier and batch.source == "cli"
+
+
+def test_import_keys_rejects_bytes_that_are_not_utf8(db, make_product, keys_file, capsys):
+    product = make_product()
+    path = keys_file(None, raw=b"GOOD-1\n\xff\xfeBAD\n")
+    cli.main(["import-keys", str(product.id), path, "--quiet"])
+    assert "imported: 1  duplicates: 0  rejected: 1" in capsys.readouterr().out
+
+
+def test_import_keys_refuses_an_unknown_product(db, keys_file, capsys):
+    assert cli.main(["import-keys", "999999", keys_file(["A"]), "--quiet"]) == 2
+    assert "PRODUCT_NOT_FOUND" in capsys.readouterr().err
+
+
+def test_createuser_prints_the_id_and_refuses_bad_roles(db, capsys):
+    assert cli.main(["createuser", "alice", "--password", "pw123456", "--role", "buyer", "--phone", "13900000000"]) == 0
+    assert capsys.readouterr().out.strip().isdigit()
+    assert cli.main(["createuser", "bob", "--password", "pw123456", "--role", "wizard"]) == 2
+
+
+def test_rotate_keys_re_encrypts_under_the_newest_key(db, make_product, monkeypatch, capsys):
+    product = make_product(keys=3)
+    old_ring = os.environ.get("KAMENG_KEYRING") or ",".join(crypto.config.keyring())
+    new_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    monkeypatch.setenv("KAMENG_KEYRING", f"{new_key},{old_ring}")
+    crypto.keyring.cache_clear()
+    try:
+        assert cli.main(["rotate-keys"]) == 0
+        assert "re-encrypted: 3" in capsys.readouterr().out
+        ring = crypto.keyring()
+        assert all(ring.is_current(bytes(blob)) for blob in CardSecret.objects.values_list("ciphertext", flat=True))
+        assert sorted(ring.decrypt(b) for b in CardSecret.objects.values_list("ciphertext", flat=True))[0].startswith("KEY-")
+    finally:
+        crypto.keyring.cache_clear()
+
+
+def test_check_ledger_finds_an_unbalanced_journal(db, buyer, fund_wallet, capsys):
+    fund_wallet(buyer, 500)
+    assert cli.main(["check-ledger"]) == 0
+    journal = Journal.objects.create(reference="broken", kind="test", at=Journal.objects.first().at)
+    Posting.objects.create(journal=journal, account=LedgerAccount.objects.first(), amount_fen=7)
+    Posting.objects.create(journal=journal, account=LedgerAccount.objects.last(), amount_fen=-5)
+    assert cli.main(["check-ledger"]) == 1
+    out = capsys.readouterr().out
+    assert "UNBALANCED broken: 2 fen" in out and "DOES NOT BALANCE" in out
