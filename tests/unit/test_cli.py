@@ -52,7 +52,7 @@ def test_createuser_prints_the_id_and_refuses_bad_roles(db, capsys):
 
 
 def test_rotate_keys_re_encrypts_under_the_newest_key(db, make_product, monkeypatch, capsys):
-    product = make_product(keys=3)
+    make_product(keys=3)
     old_ring = os.environ.get("KAMENG_KEYRING") or ",".join(crypto.config.keyring())
     new_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     monkeypatch.setenv("KAMENG_KEYRING", f"{new_key},{old_ring}")
