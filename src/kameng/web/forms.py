@@ -1,0 +1,91 @@
+"""Page forms: they check shape; the services check the rules."""
+
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from kameng.catalog.models import ProductKind
+from kameng.orders.models import Channel
+from kameng.payments.services import GATEWAY_CHANNELS
+
+MONEY = {"max_digits": 11, "decimal_places": 2}
+
+
+class CheckoutForm(forms.Form):
+    quantity = forms.IntegerField(label=_("数量"), min_value=1, initial=1)
+    channel = forms.ChoiceField(label=_("支付方式"), choices=Channel.choices, initial=Channel.ALIPAY,
+                                widget=forms.RadioSelect)
+    recharge_account = forms.CharField(label=_("充值账号"), max_length=64, required=False,
+                                       help_text=_("手机号或游戏账号，直充商品必填"))
+    accept_terms = forms.BooleanField(
+        label=_("我已知悉并同意：本商品为数字商品，依《消费者权益保护法》第二十五条不适用七日无理由退货。"),
+        required=True,
+        error_messages={"required": _("请先勾选确认：数字商品不适用七日无理由退货。")},
+    )
+
+    def __init__(self, *args, product, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.product = product
+        self.fields["quantity"].max_value = settings.KAMENG_MAX_QUANTITY
+        self.fields["quantity"].widget.attrs["max"] = settings.KAMENG_MAX_QUANTITY
+        if product.kind == ProductKind.TOPUP:
+            self.fields["recharge_account"].required = True
+        else:
+            del self.fields["recharge_account"]
+
+
+class RechargeForm(forms.Form):
+    amount = forms.DecimalField(label=_("充值金额（元）"), min_value=Decimal("0.01"), max_value=Decimal("50000"), **MONEY)
+    channel = forms.ChoiceField(label=_("支付方式"), widget=forms.RadioSelect, initial="alipay",
+                                choices=[(c, label) for c, label in Channel.choices if c in GATEWAY_CHANNELS])
+
+
+class ProductForm(forms.Form):
+    name = forms.CharField(label=_("商品名称"), max_length=200)
+    kind = forms.ChoiceField(label=_("类型"), choices=ProductKind.choices)
+    is_manual = forms.BooleanField(label=_("人工发货（不从库存自动发卡）"), required=False)
+    price = forms.DecimalField(label=_("售价（元）"), min_value=Decimal("0.01"), **MONEY)
+    face_value = forms.DecimalField(label=_("面值（元）"), min_value=Decimal("0"), initial=Decimal("0"), **MONEY)
+    delivery_promise_minutes = forms.IntegerField(label=_("承诺发货时间（分钟）"), min_value=0, max_value=10080, initial=5)
+    description = forms.CharField(label=_("商品描述"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    refund_window_hours = forms.IntegerField(label=_("售后申请时限（小时）"), min_value=1, max_value=2160, initial=72)
+    personal_reason_fee_rate = forms.DecimalField(label=_("个人原因退款手续费率"), min_value=Decimal("0"),
+                                                  max_value=Decimal("0.10"), decimal_places=2, initial=Decimal("0.05"))
+    review_sla_workdays = forms.IntegerField(label=_("审核时限（工作日）"), min_value=1, max_value=15, initial=3)
+    appeal_window_days = forms.IntegerField(label=_("申诉时限（天）"), min_value=1, max_value=30, initial=7)
+    info_reply_hours = forms.IntegerField(label=_("补充材料答复时限（小时）"), min_value=1, max_value=168, initial=24)
+
+    POLICY_FIELDS = ("refund_window_hours", "personal_reason_fee_rate", "review_sla_workdays",
+                     "appeal_window_days", "info_reply_hours")
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        policy = {name: data[name] for name in self.POLICY_FIELDS}
+        policy["personal_reason_fee_rate"] = str(policy["personal_reason_fee_rate"])
+        return {
+            "name": data["name"], "kind": data["kind"], "is_manual": data["is_manual"],
+            "price": str(data["price"]), "face_value": str(data["face_value"]),
+            "delivery_promise_minutes": data["delivery_promise_minutes"], "description": data["description"],
+            "refund_policy": policy,
+        }
+
+
+class KeyFileForm(forms.Form):
+    file = forms.FileField(label=_("卡密文件（UTF-8 文本，每行一个）"))
+
+
+class ManualDeliveryForm(forms.Form):
+    """One content per pending item of the order."""
+
+    def __init__(self, *args, count: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        for position in range(1, count + 1):
+            self.fields[f"content_{position}"] = forms.CharField(
+                label=_("第 %(n)d 件的内容") % {"n": position}, max_length=512,
+                widget=forms.TextInput(attrs={"autocomplete": "off"}),
+            )
+
+    def contents(self) -> list[str]:
+        return [self.cleaned_data[name] for name in self.fields]

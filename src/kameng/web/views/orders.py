@@ -1,0 +1,89 @@
+"""The buyer's orders, the key reveal, and the sandbox payment page."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from kameng.core.errors import DomainError
+from kameng.orders.selectors import order_for_buyer, orders_for_buyer
+from kameng.orders.services import order_reveal
+from kameng.payments.services import sandbox_pay as pay
+
+from ..access import buyer_required
+from ..errors import error_text, not_found_as_404
+from ..reads import order_items, payment_for_payer, pending_payment_of
+from .shop import _lang
+
+
+def _own_order(request, order_no: str):
+    try:
+        return order_for_buyer(user=request.user, order_no=order_no)
+    except DomainError as exc:
+        not_found_as_404(exc)
+        raise
+
+
+@buyer_required
+def order_list(request):
+    return render(request, "web/orders.html", {"orders": orders_for_buyer(user=request.user, limit=100)})
+
+
+@buyer_required
+def order_detail(request, order_no: str):
+    order = _own_order(request, order_no)
+    items = order_items(order)
+    texts = order.snapshot.get("refund_policy_text") or {}
+    return render(request, "web/order.html", {
+        "order": order,
+        "items": items,
+        "payment": pending_payment_of(order) if order.status == "pending_payment" else None,
+        "policy_text": texts.get(_lang()) or texts.get("zh-hans", ""),
+        "can_reveal": order.product.kind != "topup" and any(i.status in ("delivered", "refund_pending") for i in items),
+    })
+
+
+@never_cache
+@require_POST
+@buyer_required
+def order_reveal_view(request, order_no: str):
+    order = _own_order(request, order_no)
+    try:
+        revealed = order_reveal(
+            user=request.user, order_no=order.order_no,
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+    except DomainError as exc:
+        not_found_as_404(exc)
+        messages.error(request, error_text(exc))
+        return redirect("web:order", order_no=order.order_no)
+    positions = {item.id: item.position for item in order_items(order)}
+    rows = [{"position": positions.get(item_id), "secret": secret} for item_id, secret in revealed]
+    return render(request, "web/reveal.html", {"order": order, "rows": rows})
+
+
+@buyer_required
+def sandbox_pay(request, payment_no: str):
+    if not settings.KAMENG_SANDBOX:
+        raise Http404
+    try:
+        payment = payment_for_payer(user=request.user, payment_no=payment_no)
+    except DomainError as exc:
+        not_found_as_404(exc)
+        raise
+    done = redirect("web:order", order_no=payment.order.order_no) if payment.order_id else redirect("web:wallet")
+    if request.method == "POST":
+        try:
+            pay(user=request.user, payment_no=payment.payment_no)
+        except DomainError as exc:
+            not_found_as_404(exc)
+            messages.error(request, error_text(exc))
+            return redirect("web:sandbox_pay", payment_no=payment.payment_no)
+        messages.success(request, gettext("支付成功。"))
+        return done
+    return render(request, "web/pay.html", {"payment": payment})
+

@@ -1,0 +1,77 @@
+"""The shop window and checkout."""
+
+from django.conf import settings
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+
+from kameng.catalog.policies import RefundPolicy
+from kameng.catalog.selectors import product_get, product_stock, products_with_stock
+from kameng.core.errors import DomainError
+from kameng.core.money import Money
+from kameng.orders.models import Channel
+from kameng.orders.policies import TERMS_TEXT_EN, TERMS_TEXT_ZH
+from kameng.orders.services import order_create
+
+from ..access import buyer_required
+from ..errors import error_text, not_found_as_404
+from ..forms import CheckoutForm
+from ..reads import pending_payment_of
+
+
+def _lang() -> str:
+    return "en" if (get_language() or "").startswith("en") else "zh-hans"
+
+
+def terms_text() -> str:
+    return TERMS_TEXT_EN if _lang() == "en" else TERMS_TEXT_ZH
+
+
+def _product(product_id: int):
+    try:
+        product = product_get(product_id)
+    except DomainError as exc:
+        not_found_as_404(exc)
+        raise
+    product.stock = product_stock(product, product.available_keys)
+    product.policy_text = RefundPolicy.from_stored(product.refund_policy).text(_lang())
+    return product
+
+
+def products(request):
+    rows = list(products_with_stock())
+    for product in rows:
+        product.stock = product_stock(product, product.available_keys)
+    return render(request, "web/products.html", {"products": rows})
+
+
+def product_detail(request, product_id: int):
+    return render(request, "web/product.html", {"product": _product(product_id)})
+
+
+@buyer_required
+def checkout(request, product_id: int):
+    product = _product(product_id)
+    form = CheckoutForm(request.POST or None, product=product)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                order = order_create(
+                    buyer=request.user, product_id=product.id, quantity=data["quantity"], channel=data["channel"],
+                    recharge_account=data.get("recharge_account"), accept_terms=data["accept_terms"],
+                )
+            except DomainError as exc:
+                not_found_as_404(exc)
+                form.add_error(None, error_text(exc))
+                status = exc.status
+            else:
+                payment = pending_payment_of(order)
+                if payment is not None and order.channel != Channel.WALLET and settings.KAMENG_SANDBOX:
+                    return redirect("web:sandbox_pay", payment_no=payment.payment_no)
+                return redirect("web:order", order_no=order.order_no)
+        else:
+            status = 422
+    unit = Money(product.price_fen)
+    return render(request, "web/checkout.html",
+                  {"product": product, "form": form, "terms_text": terms_text(), "unit_price": unit}, status=status)
