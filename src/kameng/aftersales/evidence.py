@@ -1,0 +1,230 @@
+"""Evidence files: what a buyer (or the platform itself) puts on record for a refund.
+
+A file's type is decided by its bytes, never by its name or the client's content type, so an
+executable or a web page renamed `.jpg` can never be stored and later served as something it
+is not. Images are re-encoded, which drops EXIF (GPS position, camera serial) and anything
+hidden after the picture. Files are content-addressed (`<sha256>.<ext>`), written once,
+made read-only, and never overwritten or deleted: a dispute may be looked at years later
+(电子商务法 第31条), and `evidence_open` proves the bytes are still the ones received.
+"""
+
+import hashlib
+import io
+import json
+import os
+import secrets
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from PIL import Image, ImageOps
+
+from kameng.core import clock, config
+from kameng.core.errors import DomainError, Invalid
+
+from .models import Evidence, Refund
+
+MB = 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000
+# Pillow warns above this and refuses above twice this; `_reencode` turns both into a refusal.
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+NAME_MAX = 200
+SOURCES = ("buyer", "staff", "platform")
+# Text that a browser would sniff as markup is refused: evidence is shown back to staff.
+_MARKUP = ("<!doctype", "<html", "<head", "<body", "<script", "<iframe", "<svg", "<?xml", "<object", "<embed")
+
+
+@dataclass(frozen=True)
+class FileType:
+    kind: str
+    content_type: str
+    ext: str
+    max_size: int
+    pil_format: str = ""
+
+
+PNG = FileType("image", "image/png", "png", 10 * MB, "PNG")
+JPEG = FileType("image", "image/jpeg", "jpg", 10 * MB, "JPEG")
+WEBP = FileType("image", "image/webp", "webp", 10 * MB, "WEBP")
+MP4 = FileType("video", "video/mp4", "mp4", 50 * MB)
+PDF = FileType("pdf", "application/pdf", "pdf", 20 * MB)
+TEXT = FileType("text", "text/plain; charset=utf-8", "txt", 1 * MB)
+RECORD = FileType("record", "application/json", "json", 20 * MB)
+READ_LIMIT = max(t.max_size for t in (PNG, JPEG, WEBP, MP4, PDF, TEXT))
+
+
+def _unsupported() -> Invalid:
+    return Invalid("this file type is not accepted: use PNG, JPEG, WebP, MP4, PDF or plain text",
+                   code="UNSUPPORTED_FILE_TYPE")
+
+
+def _too_large(limit: int) -> DomainError:
+    return DomainError(f"the file is larger than {limit // MB} MB", code="FILE_TOO_LARGE", status=413)
+
+
+def _is_plain_text(data: bytes) -> bool:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\r\n" for ch in text):
+        return False
+    head = text.lstrip("\ufeff \t\r\n").lower()
+    return not head.startswith("<") and not any(tag in head for tag in _MARKUP)
+
+
+def sniff(data: bytes) -> FileType:
+    """The type of `data` judged by its leading bytes (magic numbers) alone."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return WEBP
+    if data[4:8] == b"ftyp":
+        return MP4
+    if data.startswith(b"%PDF-"):
+        return PDF
+    if _is_plain_text(data):
+        return TEXT
+    raise _unsupported()
+
+
+def _reencode(data: bytes, ftype: FileType) -> bytes:
+    """Decode the picture fully and save its pixels again, upright and without metadata."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                if probe.format != ftype.pil_format or probe.width * probe.height > MAX_IMAGE_PIXELS:
+                    raise _unsupported()
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+    except Invalid:
+        raise
+    except Exception as exc:  # corrupt data and decompression bombs alike; Pillow uses many types
+        raise _unsupported() from exc
+    # Only what the pixels need survives: EXIF, XMP, ICC, text chunks and comments are dropped.
+    upright.info = {k: v for k, v in upright.info.items() if k == "transparency"}
+    options = {"quality": 95} if ftype.pil_format in ("JPEG", "WEBP") else {}
+    out = io.BytesIO()
+    upright.save(out, format=ftype.pil_format, **options)
+    return out.getvalue()
+
+
+def _read_upload(uploaded_file) -> bytes:
+    """Read at most READ_LIMIT + 1 bytes: nothing larger than the largest limit is ever held."""
+    declared = getattr(uploaded_file, "size", None)
+    if declared is not None and declared > READ_LIMIT:
+        raise _too_large(READ_LIMIT)
+    buffer = bytearray()
+    chunks = uploaded_file.chunks() if hasattr(uploaded_file, "chunks") else [uploaded_file.read()]
+    for chunk in chunks:
+        buffer += chunk
+        if len(buffer) > READ_LIMIT:
+            raise _too_large(READ_LIMIT)
+    return bytes(buffer)
+
+
+def clean_name(name: str | None) -> str:
+    """The file's own name without any directory part or control characters, at most 200 chars."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
+    return "" if base in (".", "..") else base[:NAME_MAX]
+
+
+def _store_bytes(*, refund_id: int, data: bytes, ext: str) -> tuple[str, str]:
+    """Write `data` once as evidence/<refund>/<sha256>.<ext>; returns (relative path, sha256).
+
+    The bytes go to a private temporary file first and are hard-linked into place, so a crash
+    never leaves a half-written file under the final name, and an existing file is never replaced.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    relative = PurePosixPath("evidence", str(refund_id), f"{digest}.{ext}")
+    final = config.data_dir() / relative
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if not final.exists():
+        temporary = final.with_name(f".{digest}.{secrets.token_hex(8)}.tmp")
+        try:
+            with open(temporary, "xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, 0o440)
+            try:
+                os.link(temporary, final)
+            except FileExistsError:
+                pass  # another request stored the same bytes first
+        finally:
+            temporary.unlink(missing_ok=True)
+    if _sha256_file(final) != digest:
+        raise RuntimeError(f"stored evidence {relative} does not match its SHA-256")
+    return str(relative), digest
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(MB), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _save(*, refund: Refund, uploader, source: str, ftype: FileType, data: bytes, name: str) -> Evidence:
+    path, digest = _store_bytes(refund_id=refund.id, data=data, ext=ftype.ext)
+    return Evidence.objects.create(
+        refund=refund, uploaded_by=uploader, source=source, kind=ftype.kind, content_type=ftype.content_type,
+        original_name=clean_name(name), size=len(data), sha256=digest, storage_path=path,
+        received_at=clock.now(),
+    )
+
+
+def evidence_store(*, refund: Refund, uploader, uploaded_file, source: str = "buyer") -> Evidence:
+    """Accept an uploaded file as evidence for `refund`, or refuse it (422 / 413)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown evidence source {source!r}")
+    data = _read_upload(uploaded_file)
+    if not data:
+        raise Invalid("the file is empty", code="EMPTY_FILE")
+    ftype = sniff(data)
+    if len(data) > ftype.max_size:
+        raise _too_large(ftype.max_size)
+    if ftype.kind == "image":
+        data = _reencode(data, ftype)
+    return _save(refund=refund, uploader=uploader, source=source, ftype=ftype, data=data,
+                 name=getattr(uploaded_file, "name", ""))
+
+
+def canonical_json(payload) -> bytes:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+
+
+def evidence_record(*, refund: Refund, name: str, payload: dict) -> Evidence:
+    """Put one of the platform's own records (a delivery log, a key's reveal history) on file."""
+    data = canonical_json(payload)
+    base = clean_name(name) or "record"
+    filename = base if base.endswith(".json") else f"{base}.json"
+    return _save(refund=refund, uploader=None, source="platform", ftype=RECORD, data=data, name=filename)
+
+
+def evidence_path(evidence: Evidence) -> Path:
+    root = config.data_dir()
+    path = (root / evidence.storage_path).resolve()
+    if not path.is_relative_to(root):
+        raise RuntimeError(f"evidence {evidence.id} points outside the data directory")
+    return path
+
+
+def evidence_open(evidence: Evidence) -> bytes:
+    """The stored bytes, after checking they still have the SHA-256 recorded when received."""
+    try:
+        data = evidence_path(evidence).read_bytes()
+    except FileNotFoundError as exc:
+        raise RuntimeError(f"evidence {evidence.id} is missing from storage") from exc
+    if hashlib.sha256(data).hexdigest() != evidence.sha256:
+        raise RuntimeError(f"evidence {evidence.id} was altered: its SHA-256 no longer matches")
+    return data
