@@ -1,0 +1,157 @@
+"""The signed dossier: complete, verifiable with only the public key, and any change detected."""
+
+import base64
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+
+from kameng.aftersales.dossier import dossier_build, dossier_verify
+from kameng.aftersales.evidence import evidence_open, evidence_path, evidence_record, evidence_store
+from kameng.core import config, signing
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+SECTIONS = {
+    "order_snapshot": {"name": "点卡 10 元", "price": "10.00"},
+    "payments": [{"payment_no": "P1", "amount": "10.00"}],
+    "deliveries": [],
+    "reveals": [{"at": "2025-01-01T00:00:00+08:00"}],
+    "timeline": [{"event": "submitted"}],
+    "messages": [{"body": "卡密无效"}],
+    "refund": {"status": "submitted"},
+}
+
+
+@pytest.fixture
+def dossier(refund, upload, make_image):
+    evidence_store(refund=refund, uploader=refund.buyer, uploaded_file=upload("shot.png", make_image("PNG")))
+    evidence_store(refund=refund, uploader=refund.buyer, uploaded_file=upload("bill.pdf", PDF))
+    evidence_record(refund=refund, name="delivery_log", payload={"delivered": True})
+    return dossier_build(refund=refund, sections=SECTIONS)
+
+
+def rebuild(zip_bytes: bytes, change) -> bytes:
+    """A copy of the ZIP with `change(name, data)` applied to every member's bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            data = change(name, source.read(name))
+            if data is not None:
+                target.writestr(name, data)
+    return out.getvalue()
+
+
+def test_dossier_contains_everything_and_verifies(refund, dossier):
+    archive = zipfile.ZipFile(io.BytesIO(dossier))
+    names = set(archive.namelist())
+    assert {f"{section}.json" for section in SECTIONS} <= names
+    assert {"evidence.json", "README.txt", "manifest.json", "manifest.sig", "public_key.pem"} <= names
+    assert json.loads(archive.read("order_snapshot.json")) == SECTIONS["order_snapshot"]
+
+    index = json.loads(archive.read("evidence.json"))
+    assert len(index) == 3 == refund.evidence.count()
+    for entry, evidence in zip(index, refund.evidence.order_by("id"), strict=True):
+        assert archive.read(entry["file"]) == evidence_open(evidence)
+        assert entry["sha256"] == evidence.sha256 and entry["received_at"] == evidence.received_at.isoformat()
+        assert {"id", "source", "kind", "content_type", "original_name", "size"} <= entry.keys()
+
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["refund_no"] == refund.refund_no and manifest["order_no"] == refund.order.order_no
+    assert manifest["algorithm"] == "Ed25519" and manifest["generated_at"]
+    listed = {f["name"]: f for f in manifest["files"]}
+    assert set(listed) == names - {"manifest.json", "manifest.sig"}
+    for name, entry in listed.items():
+        assert entry["sha256"] == hashlib.sha256(archive.read(name)).hexdigest()
+    readme = archive.read("README.txt").decode()
+    assert "如何校验" in readme and "How to verify" in readme and refund.refund_no in readme
+
+    assert dossier_verify(dossier)
+    assert dossier_verify(dossier, public_key_pem=signing.public_key_pem())
+
+
+def test_one_flipped_byte_in_an_evidence_file_is_detected(dossier):
+    def flip(name, data):
+        if name.startswith("evidence/") and name.endswith(".pdf"):
+            return data[:5] + bytes([data[5] ^ 0x01]) + data[6:]
+        return data
+
+    assert dossier_verify(rebuild(dossier, lambda n, d: d))  # rebuilding alone changes nothing
+    assert not dossier_verify(rebuild(dossier, flip))
+
+
+def test_other_changes_are_detected(dossier):
+    def rehash_manifest(name, data):
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        manifest["refund_no"] = "R-FORGED"
+        return json.dumps(manifest).encode()
+
+    assert not dossier_verify(rebuild(dossier, rehash_manifest))  # the signature no longer matches
+    assert not dossier_verify(rebuild(dossier, lambda n, d: None if n == "evidence.json" else d))
+    with_extra = io.BytesIO(dossier)
+    with zipfile.ZipFile(with_extra, "a") as archive:
+        archive.writestr("evidence/planted.txt", "not from the platform")
+    assert not dossier_verify(with_extra.getvalue())
+    assert not dossier_verify(b"not a zip")
+
+
+def test_a_dossier_signed_with_another_key_is_refused_against_the_published_key(dossier, tmp_path, monkeypatch):
+    published = signing.public_key_pem()
+    monkeypatch.setenv("KAMENG_DATA_DIR", str(tmp_path / "other"))  # an impostor with a key of its own
+    impostor_key = signing.public_key_pem().encode()
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(dossier)).read("manifest.json"))
+    for entry in manifest["files"]:
+        if entry["name"] == "public_key.pem":
+            entry.update(sha256=hashlib.sha256(impostor_key).hexdigest(), size=len(impostor_key))
+    forged_manifest = json.dumps(manifest).encode()
+    replacements = {"public_key.pem": impostor_key, "manifest.json": forged_manifest,
+                    "manifest.sig": signing.sign(forged_manifest).encode()}
+    forged = rebuild(dossier, lambda name, data: replacements.get(name, data))
+
+    assert dossier_verify(forged)  # consistent in itself...
+    assert not dossier_verify(forged, public_key_pem=published)  # ...but not signed by the platform
+
+
+def test_a_tampered_evidence_file_is_never_packaged(refund, upload):
+    evidence = evidence_store(refund=refund, uploader=refund.buyer, uploaded_file=upload("bill.pdf", PDF))
+    path = evidence_path(evidence)
+    path.chmod(0o640)
+    path.write_bytes(PDF + b"x")
+    with pytest.raises(RuntimeError):
+        dossier_build(refund=refund, sections={})
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_readme_openssl_instructions_work(dossier, tmp_path):
+    with zipfile.ZipFile(io.BytesIO(dossier)) as archive:
+        archive.extractall(tmp_path)
+    (tmp_path / "manifest.sig.bin").write_bytes(base64.b64decode((tmp_path / "manifest.sig").read_bytes()))
+    result = subprocess.run(
+        ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "public_key.pem", "-rawin",
+         "-in", "manifest.json", "-sigfile", "manifest.sig.bin"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_signing_key_is_generated_once_and_verifiable():
+    first = signing.public_key_pem()
+    assert (config.data_dir() / signing.KEY_FILE).is_file()
+    assert signing.public_key_pem() == first
+    signature = signing.sign(b"data")
+    assert signing.verify(b"data", signature, first)
+    assert not signing.verify(b"datA", signature, first)
+    assert not signing.verify(b"data", "not base64!", first)
+    assert not signing.verify(b"data", signature, "not a key")
+
+
+def test_signing_key_can_come_from_the_environment(monkeypatch):
+    pem = signing._new_private_pem()
+    monkeypatch.setenv("KAMENG_SIGNING_KEY_PEM", pem.replace("\n", "\\n"))
+    assert signing.verify(b"x", signing.sign(b"x"), signing.public_key_pem())
+    assert not (config.data_dir() / signing.KEY_FILE).exists()
