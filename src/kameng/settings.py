@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "kameng.orders",
     "kameng.payments",
     "kameng.ledger",
+    "kameng.aftersales",
+    "kameng.notifications",
     "kameng.web",
 ]
 

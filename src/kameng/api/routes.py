@@ -264,9 +264,11 @@ def sandbox_clock_advance(request, body: AdvanceIn):
     _sandbox_only()
     if request.auth.role != Role.ADMIN:
         raise Forbidden("only an admin moves the test clock", code="ROLE_FORBIDDEN")
+    run_queued_tasks()  # what the worker would already have done before this moment
     clock.advance(seconds=int(round(body.hours * 3600)))
-    process_due()
-    run_queued_tasks()
+    for _ in range(2):  # a deadline's consequences (a job, a gateway callback) may fall due too
+        process_due()
+        run_queued_tasks()
     return {"now": iso(clock.now())}
 
 

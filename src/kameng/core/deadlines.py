@@ -10,9 +10,16 @@ logger = logging.getLogger(__name__)
 
 
 def process_due() -> dict[str, int]:
+    from kameng.aftersales.payouts import gateway_refunds_notify_due, payouts_reconcile
+    from kameng.aftersales.services import refunds_close_unanswered
     from kameng.orders.services import orders_expire_due
 
-    done = {"orders_expired": orders_expire_due()}
+    done = {
+        "orders_expired": orders_expire_due(),
+        "refund_requests_closed": refunds_close_unanswered(),
+        "payouts_reconciled": payouts_reconcile(),
+        "gateway_refunds_notified": gateway_refunds_notify_due(),
+    }
     if any(done.values()):
         logger.info("deadlines processed: %s", done)
     return done

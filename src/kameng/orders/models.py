@@ -86,6 +86,14 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def close(self):
         pass
 
+    @transition(field=status, source=[S.PAID, S.DELIVERED, S.PARTIALLY_REFUNDED], target=S.PARTIALLY_REFUNDED)
+    def mark_partially_refunded(self):
+        pass
+
+    @transition(field=status, source=[S.PAID, S.DELIVERED, S.PARTIALLY_REFUNDED], target=S.REFUNDED)
+    def mark_refunded(self):
+        pass
+
 
 class OrderItem(ConcurrentTransitionMixin, models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="items")
@@ -100,6 +108,24 @@ class OrderItem(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=ItemStatus.PENDING, target=ItemStatus.DELIVERED)
     def mark_delivered(self, *, at):
         self.delivered_at = at
+
+    @transition(field=status, source=[ItemStatus.PENDING, ItemStatus.DELIVERED], target=ItemStatus.REFUND_PENDING)
+    def hold_for_refund(self):
+        pass
+
+    @transition(field=status, source=ItemStatus.REFUND_PENDING, target=ItemStatus.DELIVERED,
+                conditions=[lambda item: item.delivered_at is not None])
+    def release_to_delivered(self):
+        pass
+
+    @transition(field=status, source=ItemStatus.REFUND_PENDING, target=ItemStatus.PENDING,
+                conditions=[lambda item: item.delivered_at is None])
+    def release_to_pending(self):
+        pass
+
+    @transition(field=status, source=ItemStatus.REFUND_PENDING, target=ItemStatus.REFUNDED)
+    def mark_refunded(self):
+        pass
 
 
 class OrderEvent(models.Model):

@@ -124,7 +124,8 @@ def order_reveal(
     order = order_for_buyer(user=user, order_no=order_no)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(id=order.id)
-        items = order.items.filter(status__in=[ItemStatus.DELIVERED, ItemStatus.REFUND_PENDING]).order_by("position")
+        # An item under a refund request is not revealed: "never revealed" must stay true while it is decided.
+        items = order.items.filter(status=ItemStatus.DELIVERED).order_by("position")
         if item_ids is not None:
             items = items.filter(id__in=item_ids)
         items = list(items)

@@ -48,3 +48,16 @@ class PaymentNotification(models.Model):
     fields = models.JSONField()
     outcome = models.CharField(max_length=40)
     received_at = models.DateTimeField()
+
+
+class SandboxGatewayRefund(models.Model):
+    """The sandbox gateway's own side of a refund: it dedupes by our request number, like a real one."""
+
+    request_no = models.CharField(max_length=40, unique=True)
+    payment_no = models.CharField(max_length=32)
+    channel = models.CharField(max_length=10)
+    amount_fen = models.BigIntegerField()
+    gateway_ref = models.CharField(max_length=64, unique=True)
+    accepted_at = models.DateTimeField()
+    completes_at = models.DateTimeField()
+    notified_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,31 @@
+from kameng.core import clock
+from kameng.notifications.services import notify
+
+from .models import RefundEvent
+
+
+def actor_label(user) -> str:
+    return f"{user.role}:{user.username}" if user is not None else "system"
+
+
+def refund_event(*, refund, event: str, actor: str = "system", note: str = "") -> None:
+    RefundEvent.objects.create(refund=refund, at=clock.now(), actor=actor, event=event, note=note)
+
+
+STATUS_TITLES = {
+    "submitted": "退款申请已提交",
+    "awaiting_buyer": "审核员请您补充材料",
+    "approved": "退款申请已通过",
+    "refunding": "退款处理中",
+    "refunded": "退款已到账",
+    "rejected": "退款申请被驳回",
+    "appealed": "申诉已提交",
+    "rejected_final": "申诉被驳回（最终决定）",
+    "withdrawn": "退款申请已撤回",
+    "closed": "退款申请已关闭",
+}
+
+
+def tell_buyer(refund, body: str, *, sms: bool = False) -> None:
+    notify(user=refund.buyer, title=f"{STATUS_TITLES.get(refund.status, '退款进度更新')}（{refund.refund_no}）",
+           body=body, refund=refund, sms=sms)

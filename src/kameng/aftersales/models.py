@@ -1,0 +1,213 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+
+class Reason(models.TextChoices):
+    NOT_DELIVERED = "not_delivered", _("未发货")
+    INVALID_KEY = "invalid_key", _("卡密无效")
+    KEY_ALREADY_USED = "key_already_used", _("卡密已被使用")
+    NOT_AS_DESCRIBED = "not_as_described", _("与描述不符")
+    TOPUP_NOT_RECEIVED = "topup_not_received", _("充值未到账")
+    SYSTEM_ERROR = "system_error", _("系统错误")
+    CHANGED_MIND = "changed_mind", _("不想要了")
+    WRONG_ACCOUNT = "wrong_account", _("充错账号")
+
+
+class RefundStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("待审核")
+    AWAITING_BUYER = "awaiting_buyer", _("待补充材料")
+    APPROVED = "approved", _("已同意")
+    REFUNDING = "refunding", _("退款中")
+    REFUNDED = "refunded", _("已退款")
+    REJECTED = "rejected", _("已驳回")
+    APPEALED = "appealed", _("申诉中")
+    REJECTED_FINAL = "rejected_final", _("申诉驳回")
+    WITHDRAWN = "withdrawn", _("已撤回")
+    CLOSED = "closed", _("已关闭")
+
+
+class RejectReason(models.TextChoices):
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence", _("证据不足")
+    USED_OR_CONSUMED = "used_or_consumed", _("已使用或已消耗")
+    OUTSIDE_WINDOW = "outside_window", _("超出售后期限")
+    PERSONAL_REASON = "personal_reason", _("个人原因不符合退款条件")
+    NOT_REPRODUCIBLE = "not_reproducible", _("问题无法复现")
+    OTHER = "other", _("其他")
+
+
+R = RefundStatus
+OPEN_STATUSES = (R.SUBMITTED, R.AWAITING_BUYER, R.APPROVED, R.REFUNDING, R.APPEALED)
+STAFF_QUEUE_STATUSES = (R.SUBMITTED, R.APPEALED)
+
+
+class Refund(ConcurrentTransitionMixin, models.Model):
+    refund_no = models.CharField(max_length=32, unique=True)
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="refunds")
+    buyer = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="refunds")
+    reason = models.CharField(max_length=30, choices=Reason.choices)
+    description = models.TextField()
+    destination = models.CharField(max_length=10)  # original | wallet
+    status = FSMField(default=R.SUBMITTED, choices=R.choices, protected=True)
+    amount_fen = models.BigIntegerField()  # price of the requested items
+    fee_fen = models.BigIntegerField(default=0)
+    refund_amount_fen = models.BigIntegerField()  # what the buyer receives: amount - fee (or as decided)
+    fee_rate = models.CharField(max_length=10, default="0")
+    needs_evidence = models.BooleanField(default=False)
+    liable = models.CharField(max_length=10, default="platform")  # who bears the loss: supplier | platform
+    submitted_at = models.DateTimeField()
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    info_due_at = models.DateTimeField(null=True, blank=True)
+    escalated = models.BooleanField(default=False)
+    urged_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    first_decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    final_decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reject_reason_code = models.CharField(max_length=30, blank=True, default="")
+    decision_note = models.TextField(blank=True, default="")
+    appeal_due_at = models.DateTimeField(null=True, blank=True)
+    appeal_description = models.TextField(blank=True, default="")
+    appealed_at = models.DateTimeField(null=True, blank=True)
+    expected_arrival_by = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["sla_due_at", "id"], condition=models.Q(status__in=["submitted", "appealed"]),
+                         name="refund_queue_idx"),
+            models.Index(fields=["info_due_at"], condition=models.Q(status="awaiting_buyer"), name="refund_info_due_idx"),
+            models.Index(fields=["buyer", "-id"], name="refund_buyer_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(fee_fen__gte=0) & models.Q(refund_amount_fen__gte=0)
+                & models.Q(refund_amount_fen__lte=models.F("amount_fen")),
+                name="refund_amounts_sane",
+            ),
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @transition(field=status, source=R.SUBMITTED, target=R.AWAITING_BUYER)
+    def ask_buyer(self):
+        pass
+
+    @transition(field=status, source=R.AWAITING_BUYER, target=R.SUBMITTED)
+    def buyer_answered(self):
+        pass
+
+    @transition(field=status, source=[R.SUBMITTED, R.APPEALED], target=R.APPROVED)
+    def approve(self):
+        pass
+
+    @transition(field=status, source=R.SUBMITTED, target=R.REJECTED)
+    def reject(self):
+        pass
+
+    @transition(field=status, source=R.APPEALED, target=R.REJECTED_FINAL)
+    def reject_final(self):
+        pass
+
+    @transition(field=status, source=R.REJECTED, target=R.APPEALED)
+    def appeal(self):
+        pass
+
+    @transition(field=status, source=[R.SUBMITTED, R.AWAITING_BUYER, R.REJECTED], target=R.WITHDRAWN)
+    def withdraw(self):
+        pass
+
+    @transition(field=status, source=R.AWAITING_BUYER, target=R.CLOSED)
+    def close_for_timeout(self):
+        pass
+
+    @transition(field=status, source=R.APPROVED, target=R.REFUNDING)
+    def start_refund(self):
+        pass
+
+    @transition(field=status, source=R.REFUNDING, target=R.REFUNDED)
+    def complete_refund(self):
+        pass
+
+
+class RefundItem(models.Model):
+    """The order items a refund asks for. An item is in at most one open request at a time."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="items")
+    order_item = models.ForeignKey("orders.OrderItem", on_delete=models.PROTECT, related_name="refund_items")
+    amount_fen = models.BigIntegerField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order_item"], condition=models.Q(active=True), name="one_open_refund_per_item"),
+        ]
+
+
+class RefundEvent(models.Model):
+    """The timeline: append-only, kept at least 3 years (电子商务法 第31条)."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=160)
+    event = models.CharField(max_length=40)
+    note = models.TextField(blank=True, default="")
+
+
+class MessageKind(models.TextChoices):
+    MESSAGE = "message"
+    INFO_REQUEST = "info_request"
+    INFO_REPLY = "info_reply"
+
+
+class RefundMessage(models.Model):
+    """A message between buyer and staff; immutable once written."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="messages")
+    author = models.ForeignKey("accounts.User", on_delete=models.PROTECT)
+    author_role = models.CharField(max_length=20)
+    kind = models.CharField(max_length=20, default="message")  # message | info_request | info_reply
+    body = models.TextField()
+    at = models.DateTimeField()
+
+
+class Evidence(models.Model):
+    """A file the buyer (or the platform itself) put on record. Immutable; checked by SHA-256."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="evidence")
+    uploaded_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT)
+    source = models.CharField(max_length=10, default="buyer")  # buyer | platform
+    kind = models.CharField(max_length=10)  # image | video | pdf | text | record
+    content_type = models.CharField(max_length=100)
+    original_name = models.CharField(max_length=200, blank=True, default="")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    storage_path = models.CharField(max_length=300)
+    received_at = models.DateTimeField()
+
+
+class RefundPayout(models.Model):
+    """The money going back. Committed before the gateway is called; its number is reused on retry."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # committed, gateway not yet confirmed to have accepted it
+        SENT = "sent"  # the gateway accepted it; waiting for its notification
+        SUCCEEDED = "succeeded"
+
+    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="payout")
+    request_no = models.CharField(max_length=40, unique=True)
+    channel = models.CharField(max_length=10)
+    amount_fen = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    gateway_ref = models.CharField(max_length=64, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expected_arrival_by = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="payout_amount_positive")]

@@ -1,0 +1,187 @@
+"""Paying refunds back: wallet at once, original path through the gateway — and never twice.
+
+The payout row (with its unique request number) commits before the gateway is called; a retry
+reuses the number, which the gateway dedupes; the gateway's notification is deduplicated by the
+payout's state under a row lock; a crash between the call and our commit is repaired by
+`payouts_reconcile`, which asks the gateway about that request number before calling again.
+"""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+
+from kameng.core import clock
+from kameng.core.money import Money
+from kameng.core.workdays import add_workdays
+from kameng.inventory.models import CardSecret, KeyIssue, SecretStatus
+from kameng.ledger.models import Journal
+from kameng.ledger.services import Accounts, Line, journal_post
+from kameng.orders.models import ItemStatus, Order, OrderItem
+from kameng.orders.policies import commission_fen
+from kameng.payments import errors as payment_errors
+from kameng.payments.gateways import sandbox, sandbox_refunds
+
+from .events import refund_event, tell_buyer
+from .models import Refund, RefundPayout
+from .policies import PERSONAL_REASONS
+
+logger = logging.getLogger(__name__)
+
+ARRIVAL_WORKDAYS = {"wallet": 0, "alipay": 2, "wechat": 2, "bank": 5}
+RECONCILE_AFTER = timedelta(minutes=2)
+
+
+def expected_arrival(channel: str, now):
+    days = ARRIVAL_WORKDAYS.get(channel, 5)
+    return now if days == 0 else add_workdays(now, days)
+
+
+def payout_start(*, refund: Refund, order: Order) -> RefundPayout:
+    """approved → refunding: reserve the amount on the order, settle the keys, create the payout."""
+    now = clock.now()
+    total = refund.refund_amount_fen
+    if total > order.amount_fen - order.refunded_fen:
+        from kameng.core.errors import Conflict
+
+        raise Conflict("this would refund more than was paid", code="REFUND_EXCEEDS_PAID")
+    order.refunded_fen += total  # the database refuses anything above the amount paid
+    order.save(update_fields=["refunded_fen"])
+    channel = "wallet" if refund.destination == "wallet" or order.channel == "wallet" else order.channel
+    payout = RefundPayout.objects.create(
+        refund=refund, request_no=f"RF{refund.refund_no}", channel=channel, amount_fen=total,
+        created_at=now, expected_arrival_by=expected_arrival(channel, now),
+    )
+    refund.start_refund()
+    refund.expected_arrival_by = payout.expected_arrival_by
+    refund.save()
+    _settle_keys(refund, now)
+    refund_event(refund=refund, event="refunding", note=f"{Money(total)} via {channel}, request {payout.request_no}")
+    if channel == "wallet":
+        payout_complete(payout=payout, refund=refund, order=order, gateway_ref="WALLET")
+    else:
+        from .tasks import send_payout
+
+        send_payout.enqueue(payout.id)  # the job row commits with the payout row, never before
+        tell_buyer(refund, f"退款 {Money(total)} 元已发起，原路退回，预计 {payout.expected_arrival_by:%Y-%m-%d} 前到账。")
+    return payout
+
+
+def _settle_keys(refund: Refund, now) -> None:
+    """Never revealed → back to stock; revealed → voided for ever."""
+    item_ids = list(refund.items.values_list("order_item_id", flat=True))
+    for issue in KeyIssue.objects.select_related("order_item").filter(order_item_id__in=item_ids, returned_at__isnull=True):
+        if issue.order_item.first_revealed_at is None:
+            KeyIssue.objects.filter(id=issue.id).update(returned_at=now)
+            CardSecret.objects.filter(id=issue.secret_id).update(status=SecretStatus.AVAILABLE, reserved_order=None)
+        else:
+            CardSecret.objects.filter(id=issue.secret_id).update(status=SecretStatus.VOIDED)
+
+
+def _ledger_lines(refund: Refund, order: Order, payout: RefundPayout) -> list[Line]:
+    gross = refund.refund_amount_fen + refund.fee_fen
+    destination = Accounts.wallet(order.buyer_id) if payout.channel == "wallet" else Accounts.clearing(payout.channel)
+    credits = [Line(destination, -refund.refund_amount_fen), Line("refund_fees", -refund.fee_fen)]
+    settled = Journal.objects.filter(reference=f"settle:{order.order_no}").exists()
+    if not settled:  # the money never left escrow
+        return [Line(Accounts.ESCROW, gross), *credits]
+    if refund.liable == "supplier" or refund.reason in PERSONAL_REASONS:
+        commission = commission_fen(gross, Decimal(settings.KAMENG_COMMISSION_RATE))
+        return [Line(Accounts.payable(order.snapshot["supplier_id"]), gross - commission),
+                Line(Accounts.COMMISSION, commission), *credits]
+    return [Line("losses", gross), *credits]
+
+
+def payout_complete(*, payout: RefundPayout, refund: Refund, order: Order, gateway_ref: str) -> None:
+    """The money is back with the buyer (caller holds the locks): book it, close the items and the order."""
+    now = clock.now()
+    payout.status = RefundPayout.Status.SUCCEEDED
+    payout.gateway_ref = gateway_ref
+    payout.completed_at = now
+    payout.save()
+    journal_post(reference=f"refund:{refund.refund_no}", kind="refund", lines=_ledger_lines(refund, order, payout),
+                 order=order, memo=f"{refund.reason}, borne by {refund.liable}")
+    refund.complete_refund()
+    refund.refunded_at = now
+    refund.save()
+    for row in refund.items.filter(active=True):
+        item = OrderItem.objects.select_for_update().get(id=row.order_item_id)
+        item.mark_refunded()
+        item.save()
+    refund.items.update(active=False)
+    if not order.items.exclude(status=ItemStatus.REFUNDED).exists():
+        order.mark_refunded()
+    else:
+        order.mark_partially_refunded()
+    order.save()
+    refund_event(refund=refund, event="refunded", note=f"{Money(payout.amount_fen)} via {payout.channel} ({gateway_ref})")
+    tell_buyer(refund, f"退款 {Money(payout.amount_fen)} 元已到账（{payout.channel}）。手续费 {Money(refund.fee_fen)} 元。",
+               sms=True)
+
+
+def payout_send(*, payout_id: int) -> None:
+    """Call the gateway for a committed payout. Safe to repeat: the request number is reused."""
+    payout = RefundPayout.objects.select_related("refund__order").get(id=payout_id)
+    if payout.status != RefundPayout.Status.PENDING:
+        return
+    payment = payout.refund.order.payments.filter(status="succeeded").order_by("id").first()
+    ref = sandbox_refunds.refund(request_no=payout.request_no, payment_no=payment.payment_no if payment else "",
+                                 channel=payout.channel, amount_fen=payout.amount_fen)
+    RefundPayout.objects.filter(id=payout.id, status=RefundPayout.Status.PENDING).update(
+        status=RefundPayout.Status.SENT, gateway_ref=ref, sent_at=clock.now(), attempts=payout.attempts + 1
+    )
+
+
+def refund_notification_receive(fields: dict) -> RefundPayout:
+    """The gateway says a refund arrived. Signed, matching, and only once."""
+    fields = {k: v for k, v in fields.items() if isinstance(v, str)}
+    missing = [n for n in ("request_no", "refund_ref", "amount", "status", "ts", "sign") if not fields.get(n)]
+    if missing:
+        raise payment_errors.BadNotification(f"missing fields: {', '.join(missing)}")
+    if not sandbox.verify(fields):
+        raise payment_errors.bad_signature()
+    if fields["status"] != "REFUND_SUCCESS":
+        raise payment_errors.BadNotification("only REFUND_SUCCESS completes a refund", code="UNSUPPORTED_STATUS")
+    with transaction.atomic():
+        found = RefundPayout.objects.filter(request_no=fields["request_no"]).values_list("refund__order_id", "refund_id").first()
+        if found is None:
+            raise payment_errors.payment_not_found()
+        order = Order.objects.select_for_update().get(id=found[0])
+        refund = Refund.objects.select_for_update().get(id=found[1])
+        payout = RefundPayout.objects.select_for_update().get(request_no=fields["request_no"])
+        try:
+            amount = Money.parse(fields["amount"])
+        except Exception as exc:
+            raise payment_errors.amount_mismatch() from exc
+        if amount.fen != payout.amount_fen:
+            raise payment_errors.amount_mismatch()
+        if payout.status == RefundPayout.Status.SUCCEEDED:
+            raise payment_errors.already_processed()
+        payout_complete(payout=payout, refund=refund, order=order, gateway_ref=fields["refund_ref"])
+    return payout
+
+
+def payouts_reconcile(*, limit: int = 200) -> int:
+    """Repair payouts whose gateway call may have been lost: ask the gateway, then (re)send with the same number."""
+    stale = RefundPayout.objects.filter(status=RefundPayout.Status.PENDING, created_at__lte=clock.now() - RECONCILE_AFTER)
+    repaired = 0
+    for payout in stale.order_by("id")[:limit]:
+        ref = sandbox_refunds.lookup(payout.request_no)
+        if ref:  # the gateway has it: we crashed before recording that
+            RefundPayout.objects.filter(id=payout.id, status=RefundPayout.Status.PENDING).update(
+                status=RefundPayout.Status.SENT, gateway_ref=ref, sent_at=clock.now())
+        else:
+            payout_send(payout_id=payout.id)
+        repaired += 1
+    if repaired:
+        logger.info("reconciled %d refund payouts", repaired)
+    return repaired
+
+
+def gateway_refunds_notify_due() -> int:
+    """Sandbox only: the gateway sends the notifications of refunds it has completed by now."""
+    if not settings.KAMENG_SANDBOX:
+        return 0
+    return sandbox_refunds.send_due(refund_notification_receive)

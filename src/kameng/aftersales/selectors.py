@@ -1,0 +1,86 @@
+"""Reads for after-sales: the facts eligibility is decided on, refunds for their owners, the staff queue."""
+
+from django.db.models import Count, Exists, OuterRef, Q
+
+from kameng.accounts.models import Role
+from kameng.catalog.policies import RefundPolicy
+from kameng.core.errors import Forbidden, NotFound
+from kameng.orders.models import Order, OrderItem
+
+from .models import OPEN_STATUSES, Refund, RefundItem
+from .policies import ItemFacts, OrderFacts
+
+STAFF_ROLES = (Role.REVIEWER, Role.SENIOR_REVIEWER, Role.ADMIN)
+
+
+def order_facts(order: Order) -> OrderFacts:
+    items = (
+        OrderItem.objects.filter(order=order)
+        .annotate(
+            open_request=Exists(RefundItem.objects.filter(order_item=OuterRef("pk"), active=True)),
+            requests_so_far=Count("refund_items", distinct=True),
+        )
+        .order_by("position")
+    )
+    topup = getattr(order, "topup", None) if order.snapshot.get("kind") == "topup" else None
+    return OrderFacts(
+        kind=order.snapshot["kind"],
+        status=order.status,
+        paid_at=order.paid_at,
+        delivered_at=order.delivered_at,
+        delivery_promise_minutes=order.snapshot["delivery_promise_minutes"],
+        topup_status=topup.status if topup else None,
+        policy=RefundPolicy.from_stored(order.snapshot["refund_policy"]),
+        items=[
+            ItemFacts(
+                id=item.id,
+                status=item.status,
+                delivered_at=item.delivered_at,
+                revealed=item.first_revealed_at is not None,
+                open_request=item.open_request,
+                requests_so_far=item.requests_so_far,
+            )
+            for item in items
+        ],
+    )
+
+
+def refund_for_buyer(*, user, refund_id) -> Refund:
+    refund = Refund.objects.select_related("order").filter(id=_int(refund_id), buyer=user).first()
+    if refund is None:
+        raise NotFound("no such refund", code="REFUND_NOT_FOUND")
+    return refund
+
+
+def require_staff(user) -> None:
+    if user.role not in STAFF_ROLES:
+        raise Forbidden("only reviewers handle refunds", code="ROLE_FORBIDDEN")
+
+
+def refund_for_staff(*, user, refund_id) -> Refund:
+    require_staff(user)
+    refund = Refund.objects.select_related("order", "buyer").filter(id=_int(refund_id)).first()
+    if refund is None:
+        raise NotFound("no such refund", code="REFUND_NOT_FOUND")
+    return refund
+
+
+def staff_queue(*, user, statuses: list[str] | None = None, senior_only: bool = False, limit: int = 50, offset: int = 0):
+    """Open refunds, earliest review deadline first (NULL deadlines last)."""
+    require_staff(user)
+    qs = Refund.objects.select_related("order")
+    if statuses:
+        qs = qs.filter(status__in=[s for s in statuses if s in OPEN_STATUSES] or ["-"])
+    else:
+        qs = qs.filter(status__in=["submitted", "appealed", "awaiting_buyer"])
+    if senior_only:
+        qs = qs.filter(Q(escalated=True) | Q(status="appealed"))
+    return qs.order_by("sla_due_at", "id")[offset : offset + limit]
+
+
+def _int(value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return -1
+    return number if 0 < number < 2**63 else -1

@@ -1,0 +1,248 @@
+"""Buyer-side after-sales: asking for a refund, answering, urging, appealing, withdrawing.
+
+Each write locks its rows first (order, then refund: always in that order) and records a
+timeline event; notifications are written in the same transaction.
+"""
+
+import secrets
+
+from django.db import IntegrityError, transaction
+
+from kameng.core import clock
+from kameng.core.errors import Conflict, Forbidden, Invalid
+from kameng.core.money import Money
+from kameng.core.workdays import add_workdays
+from kameng.orders.models import Order, OrderItem
+from kameng.orders.selectors import order_for_buyer
+
+from . import policies
+from .decisions import approve_now
+from .events import actor_label, refund_event, tell_buyer
+from .evidence import evidence_record
+from .models import MessageKind, Refund, RefundItem, RefundMessage
+from .records import platform_record
+from .selectors import order_facts, refund_for_buyer
+
+DESTINATIONS = ("original", "wallet")
+MAX_DESCRIPTION = 4000
+
+
+def new_refund_no() -> str:
+    return "R" + clock.now().strftime("%Y%m%d") + secrets.token_hex(5).upper()
+
+
+def refund_options(*, user, order_no: str, item_ids: list[int] | None = None) -> dict:
+    order = order_for_buyer(user=user, order_no=order_no)
+    facts = order_facts(order)
+    items = _chosen(facts, item_ids, strict=False)
+    now = clock.now()
+    options = policies.options(facts, items, now)
+    price = sum(order.unit_price_fen for _ in items)
+    return {
+        "order": order,
+        "options": options,
+        "items": items,
+        "deadline": min((o.deadline for o in options if o.eligible and o.deadline), default=None),
+        "max_amount": Money(max(0, min(price, order.amount_fen - order.refunded_fen))),
+    }
+
+
+def _chosen(facts, item_ids, *, strict: bool):
+    open_items = policies.refundable_items(facts)
+    if item_ids is None:
+        return open_items
+    wanted = set(item_ids)
+    chosen = [item for item in open_items if item.id in wanted]
+    if strict and len(chosen) != len(wanted):
+        raise Conflict("some chosen items cannot be refunded now (already refunded, in a request, or unknown)",
+                       code="ITEMS_NOT_REFUNDABLE")
+    return chosen
+
+
+def _check_description(text: str) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_DESCRIPTION:
+        raise Invalid(f"a description is at most {MAX_DESCRIPTION} characters", code="DESCRIPTION_TOO_LONG")
+    problem = policies.description_problem(text)
+    if problem:
+        raise Invalid("描述过于笼统。" + policies.GOOD_DESCRIPTION_HINT, code="DESCRIPTION_TOO_VAGUE",
+                      details={"problem": problem})
+    return text
+
+
+def refund_create(*, buyer, order_no: str, reason: str, description: str, destination: str = "original",
+                  item_ids: list[int] | None = None) -> Refund:
+    if reason not in policies.ALL_REASONS:
+        raise Invalid(f"reason is one of {', '.join(policies.ALL_REASONS)}", code="INVALID_REASON")
+    if destination not in DESTINATIONS:
+        raise Invalid("destination is original or wallet", code="INVALID_DESTINATION")
+    description = _check_description(description)
+    order = order_for_buyer(user=buyer, order_no=order_no)
+    try:
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(id=order.id)
+            facts = order_facts(order)
+            items = _chosen(facts, item_ids, strict=True)
+            now = clock.now()
+            option = policies.option(reason, facts, items, now)
+            if not option.eligible:
+                raise Conflict(option.why, code="REASON_NOT_ELIGIBLE")
+            amount = Money(order.unit_price_fen) * len(items)
+            remaining = Money(order.amount_fen - order.refunded_fen)
+            amount = min(amount, remaining)
+            fee = amount.rate(option.fee_rate)
+            refund = Refund.objects.create(
+                refund_no=new_refund_no(), order=order, buyer=buyer, reason=reason, description=description,
+                destination=destination, amount_fen=amount.fen, fee_fen=fee.fen, refund_amount_fen=(amount - fee).fen,
+                fee_rate=f"{option.fee_rate:.2f}", needs_evidence=option.needs_evidence,
+                liable=policies.liable_party(reason), submitted_at=now,
+                sla_due_at=add_workdays(now, facts.policy.review_sla_workdays),
+            )
+            item_rows = OrderItem.objects.select_for_update().filter(id__in=[i.id for i in items])
+            RefundItem.objects.bulk_create(
+                [RefundItem(refund=refund, order_item_id=i.id, amount_fen=order.unit_price_fen) for i in items]
+            )
+            for item in item_rows:
+                item.hold_for_refund()
+                item.save()
+            refund_event(refund=refund, event="submitted", actor=actor_label(buyer), note=f"{reason}: {description}")
+            evidence_record(refund=refund, name="platform_record.json", payload=platform_record(order=order, items=items))
+            if option.automatic:
+                approve_now(refund=refund, order=order, actor=None, note=option.why)
+            else:
+                tell_buyer(refund, f"我们已收到您的退款申请，将在 {refund.sla_due_at:%Y-%m-%d %H:%M} 前完成审核。")
+    except IntegrityError as exc:  # the one-open-request constraint caught a race
+        raise Conflict("an item is already in an open refund request", code="REFUND_ALREADY_OPEN") from exc
+    refund.refresh_from_db()
+    return refund
+
+
+def _locked(refund_id) -> Refund:
+    return Refund.objects.select_for_update().select_related("order", "buyer").get(id=refund_id)
+
+
+def refund_message(*, user, refund_id, body: str) -> RefundMessage:
+    """A buyer's message; when the reviewer asked for information, it is the answer and review resumes."""
+    body = (body or "").strip()
+    if not body or len(body) > MAX_DESCRIPTION:
+        raise Invalid(f"a message is 1 to {MAX_DESCRIPTION} characters", code="INVALID_MESSAGE")
+    refund = refund_for_buyer(user=user, refund_id=refund_id)
+    with transaction.atomic():
+        refund = _locked(refund.id)
+        if refund.status in ("withdrawn", "closed", "refunded", "rejected_final"):
+            raise Conflict(f"the refund is {refund.status}; messages are closed", code="REFUND_CLOSED")
+        now = clock.now()
+        answering = refund.status == "awaiting_buyer"
+        message = RefundMessage.objects.create(
+            refund=refund, author=user, author_role=user.role,
+            kind=MessageKind.INFO_REPLY if answering else MessageKind.MESSAGE, body=body, at=now,
+        )
+        if answering:
+            refund.buyer_answered()
+            if refund.sla_due_at and refund.sla_paused_at:
+                refund.sla_due_at += now - refund.sla_paused_at  # the deadline paused while we waited
+            refund.sla_paused_at = None
+            refund.info_due_at = None
+            refund.save()
+            refund_event(refund=refund, event="buyer_answered", actor=actor_label(user), note=body)
+        else:
+            refund_event(refund=refund, event="message", actor=actor_label(user), note=body)
+    return message
+
+
+def refund_urge(*, user, refund_id) -> Refund:
+    refund = refund_for_buyer(user=user, refund_id=refund_id)
+    with transaction.atomic():
+        refund = _locked(refund.id)
+        if refund.status != "submitted" or refund.sla_due_at is None or clock.now() <= refund.sla_due_at:
+            raise Conflict("you can urge once the review deadline has passed without a decision", code="URGE_NOT_ALLOWED")
+        if refund.escalated:
+            raise Conflict("this refund was already escalated to a senior reviewer", code="ALREADY_URGED")
+        refund.escalated = True
+        refund.urged_at = clock.now()
+        refund.save()
+        refund_event(refund=refund, event="urged", actor=actor_label(user), note="escalated to the senior queue")
+        tell_buyer(refund, "已超过审核期限，您的申请已升级给高级审核员优先处理。")
+    return refund
+
+
+def refund_appeal(*, user, refund_id, description: str) -> Refund:
+    description = _check_description(description)
+    refund = refund_for_buyer(user=user, refund_id=refund_id)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(id=refund.order_id)
+        refund = _locked(refund.id)
+        if refund.status != "rejected":
+            raise Conflict(f"only a rejected refund can be appealed (this one is {refund.status})", code="APPEAL_NOT_ALLOWED")
+        if refund.appeal_due_at is None or clock.now() > refund.appeal_due_at:
+            raise Conflict("the appeal window has closed", code="APPEAL_WINDOW_CLOSED")
+        items = list(refund.items.select_related("order_item"))
+        if RefundItem.objects.filter(order_item__in=[i.order_item for i in items], active=True).exists():
+            raise Conflict("an item is in another open request", code="REFUND_ALREADY_OPEN")
+        now = clock.now()
+        refund.appeal()
+        refund.appeal_description = description
+        refund.appealed_at = now
+        policy_days = order.snapshot["refund_policy"]["review_sla_workdays"]
+        refund.sla_due_at = add_workdays(now, policy_days)
+        refund.save()
+        RefundItem.objects.filter(id__in=[i.id for i in items]).update(active=True)
+        for row in items:
+            item = OrderItem.objects.select_for_update().get(id=row.order_item_id)
+            item.hold_for_refund()
+            item.save()
+        refund_event(refund=refund, event="appealed", actor=actor_label(user), note=description)
+        tell_buyer(refund, "申诉已提交，将由未参与首次审核的高级审核员作出最终决定。")
+    return refund
+
+
+def refund_withdraw(*, user, refund_id) -> Refund:
+    refund = refund_for_buyer(user=user, refund_id=refund_id)
+    with transaction.atomic():
+        refund = _locked(refund.id)
+        if refund.status not in ("submitted", "awaiting_buyer", "rejected"):
+            raise Conflict(f"a refund that is {refund.status} cannot be withdrawn", code="WITHDRAW_NOT_ALLOWED")
+        was_open = refund.status != "rejected"
+        refund.withdraw()
+        refund.save()
+        if was_open:
+            release_items(refund)
+        refund_event(refund=refund, event="withdrawn", actor=actor_label(user))
+        tell_buyer(refund, "您已撤回退款申请。")
+    return refund
+
+
+def release_items(refund: Refund) -> None:
+    """The request no longer holds its items: they return to delivered (or pending)."""
+    for row in refund.items.filter(active=True):
+        item = OrderItem.objects.select_for_update().get(id=row.order_item_id)
+        if item.delivered_at is not None:
+            item.release_to_delivered()
+        else:
+            item.release_to_pending()
+        item.save()
+    refund.items.update(active=False)
+
+
+def refunds_close_unanswered(*, limit: int = 500) -> int:
+    """Requests for information past their reply window close (the buyer may apply again)."""
+    due = Refund.objects.filter(status="awaiting_buyer", info_due_at__lte=clock.now()).values_list("id", flat=True)
+    closed = 0
+    for refund_id in list(due[:limit]):
+        with transaction.atomic():
+            refund = _locked(refund_id)
+            if refund.status != "awaiting_buyer" or refund.info_due_at > clock.now():
+                continue
+            refund.close_for_timeout()
+            refund.closed_reason = "buyer_timeout"
+            refund.save()
+            release_items(refund)
+            refund_event(refund=refund, event="closed", note="buyer did not answer within the reply window")
+            tell_buyer(refund, "您未在规定时间内补充材料，申请已关闭；如仍需退款可重新申请。", sms=True)
+            closed += 1
+    return closed
+
+
+def ensure_owner_not_deciding(*, actor, refund) -> None:
+    if refund.buyer_id == actor.id:
+        raise Forbidden("a reviewer cannot decide a refund on their own order", code="OWN_ORDER")

@@ -1,0 +1,272 @@
+"""After-sales endpoints (contract §After-sales). Thin: services decide, this translates."""
+
+from django.http import HttpResponse
+from ninja import File, Schema
+from ninja.files import UploadedFile
+
+from kameng.aftersales import decisions, services
+from kameng.aftersales.dossier import dossier_build
+from kameng.aftersales.evidence import evidence_store
+from kameng.aftersales.records import platform_record
+from kameng.aftersales.selectors import refund_for_buyer, refund_for_staff, staff_queue
+from kameng.core import clock
+from kameng.core.errors import Invalid
+from kameng.core.idempotency import run_idempotent
+from kameng.core.money import fen_str
+
+from .base import api
+from .serializers import iso, order_out
+
+
+def refund_out(refund, *, staff: bool = False) -> dict:
+    body = {
+        "id": refund.id,
+        "refund_no": refund.refund_no,
+        "order_no": refund.order.order_no,
+        "status": refund.status,
+        "reason": refund.reason,
+        "description": refund.description,
+        "item_ids": list(refund.items.values_list("order_item_id", flat=True)),
+        "amount": fen_str(refund.amount_fen),
+        "fee": fen_str(refund.fee_fen),
+        "fee_rate": refund.fee_rate,
+        "refund_amount": fen_str(refund.refund_amount_fen),
+        "destination": refund.destination,
+        "needs_evidence": refund.needs_evidence,
+        "liable": refund.liable,
+        "submitted_at": iso(refund.submitted_at),
+        "sla_due_at": iso(refund.sla_due_at),
+        "overdue": bool(refund.sla_due_at and refund.status in ("submitted", "appealed") and clock.now() > refund.sla_due_at),
+        "info_due_at": iso(refund.info_due_at),
+        "escalated": refund.escalated,
+        "decided_at": iso(refund.decided_at),
+        "reject_reason_code": refund.reject_reason_code or None,
+        "decision_note": refund.decision_note or None,
+        "appeal_due_at": iso(refund.appeal_due_at),
+        "appeal_description": refund.appeal_description or None,
+        "expected_arrival_by": iso(refund.expected_arrival_by),
+        "refunded_at": iso(refund.refunded_at),
+        "closed_reason": refund.closed_reason or None,
+        "timeline": [{"at": iso(e.at), "actor": e.actor, "event": e.event, "note": e.note}
+                     for e in refund.events.order_by("id")],
+        "messages": [{"id": m.id, "at": iso(m.at), "author_role": m.author_role, "kind": m.kind, "body": m.body}
+                     for m in refund.messages.order_by("id")],
+        "evidence": [{"id": e.id, "source": e.source, "kind": e.kind, "content_type": e.content_type,
+                      "name": e.original_name, "size": e.size, "sha256": e.sha256, "received_at": iso(e.received_at)}
+                     for e in refund.evidence.order_by("id")],
+    }
+    if staff:
+        body["buyer_id"] = refund.buyer_id
+        body["first_decided_by"] = refund.first_decided_by_id
+    return body
+
+
+def queue_row(refund) -> dict:
+    return {
+        "id": refund.id, "refund_no": refund.refund_no, "order_no": refund.order.order_no, "status": refund.status,
+        "reason": refund.reason, "amount": fen_str(refund.amount_fen), "sla_due_at": iso(refund.sla_due_at),
+        "overdue": bool(refund.sla_due_at and clock.now() > refund.sla_due_at), "escalated": refund.escalated,
+        "submitted_at": iso(refund.submitted_at),
+    }
+
+
+def _int_list(value, field: str):
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise Invalid(f"{field} is a list of ids", code="INVALID_ITEM_IDS")
+    return value
+
+
+@api.get("/orders/{order_no}/refund-options", tags=["after-sales"])
+def refund_options(request, order_no: str):
+    result = services.refund_options(user=request.auth, order_no=order_no)
+    return {
+        "order_no": result["order"].order_no,
+        "reasons": [
+            {"code": o.code, "eligible": o.eligible, "fee_rate": f"{o.fee_rate:.2f}", "needs_evidence": o.needs_evidence,
+             "automatic": o.automatic, "why": o.why, "deadline": iso(o.deadline)}
+            for o in result["options"]
+        ],
+        "item_ids": [i.id for i in result["items"]],
+        "deadline": iso(result["deadline"]),
+        "max_amount": str(result["max_amount"]),
+    }
+
+
+class RefundIn(Schema):
+    order_no: str
+    reason: str
+    description: str
+    item_ids: list | None = None
+    destination: str = "original"
+
+
+@api.post("/refunds", tags=["after-sales"])
+def refund_create(request, body: RefundIn):
+    def work():
+        refund = services.refund_create(buyer=request.auth, order_no=body.order_no, reason=body.reason,
+                                        description=body.description, destination=body.destination,
+                                        item_ids=_int_list(body.item_ids, "item_ids"))
+        return 201, refund_out(refund)
+
+    status, response = run_idempotent(user=request.auth, key=request.headers.get("Idempotency-Key"),
+                                      endpoint="POST /refunds", body=body.dict(), work=work)
+    return api.create_response(request, response, status=status)
+
+
+@api.get("/refunds", tags=["after-sales"])
+def refund_list(request):
+    refunds = request.auth.refunds.select_related("order").order_by("-id")[:100]
+    return {"refunds": [queue_row(r) for r in refunds]}
+
+
+@api.get("/refunds/{refund_id}", tags=["after-sales"])
+def refund_detail(request, refund_id: str):
+    return refund_out(refund_for_buyer(user=request.auth, refund_id=refund_id))
+
+
+@api.post("/refunds/{refund_id}/evidence", tags=["after-sales"])
+def refund_evidence(request, refund_id: str, file: UploadedFile = File(...)):
+    refund = refund_for_buyer(user=request.auth, refund_id=refund_id)
+    if refund.status not in ("submitted", "awaiting_buyer", "rejected", "appealed"):
+        from kameng.core.errors import Conflict
+
+        raise Conflict(f"evidence cannot be added to a refund that is {refund.status}", code="REFUND_CLOSED")
+    evidence = evidence_store(refund=refund, uploader=request.auth, uploaded_file=file)
+    from kameng.aftersales.events import actor_label, refund_event
+
+    refund_event(refund=refund, event="evidence_added", actor=actor_label(request.auth),
+                 note=f"{evidence.kind} sha256={evidence.sha256}")
+    return api.create_response(request, {"id": evidence.id, "sha256": evidence.sha256, "kind": evidence.kind,
+                                         "received_at": iso(evidence.received_at)}, status=201)
+
+
+class MessageIn(Schema):
+    body: str
+
+
+@api.post("/refunds/{refund_id}/messages", tags=["after-sales"])
+def refund_message(request, refund_id: str, body: MessageIn):
+    services.refund_message(user=request.auth, refund_id=refund_id, body=body.body)
+    return api.create_response(request, refund_out(refund_for_buyer(user=request.auth, refund_id=refund_id)), status=201)
+
+
+@api.post("/refunds/{refund_id}/urge", tags=["after-sales"])
+def refund_urge(request, refund_id: str):
+    return refund_out(services.refund_urge(user=request.auth, refund_id=refund_id))
+
+
+class AppealIn(Schema):
+    description: str
+
+
+@api.post("/refunds/{refund_id}/appeal", tags=["after-sales"])
+def refund_appeal(request, refund_id: str, body: AppealIn):
+    return refund_out(services.refund_appeal(user=request.auth, refund_id=refund_id, description=body.description))
+
+
+@api.post("/refunds/{refund_id}/withdraw", tags=["after-sales"])
+def refund_withdraw(request, refund_id: str):
+    return refund_out(services.refund_withdraw(user=request.auth, refund_id=refund_id))
+
+
+def dossier_sections(refund) -> dict:
+    order = refund.order
+    record = platform_record(order=order)
+    return {
+        "refund": refund_out(refund),
+        "order": order_out(order),
+        "order_snapshot": order.snapshot,
+        "payments": record["payments"],
+        "deliveries": record["deliveries"],
+        "reveals": record["reveals"],
+        "timeline": refund_out(refund)["timeline"],
+        "messages": refund_out(refund)["messages"],
+        "order_events": record["events"],
+    }
+
+
+@api.get("/refunds/{refund_id}/dossier", tags=["after-sales"])
+def refund_dossier(request, refund_id: str):
+    refund = refund_for_buyer(user=request.auth, refund_id=refund_id)
+    content = dossier_build(refund=refund, sections=dossier_sections(refund))
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="kameng-dossier-{refund.refund_no}.zip"'
+    return response
+
+
+# ---- staff -------------------------------------------------------------------------------------
+
+
+@api.get("/staff/refunds", tags=["staff"])
+def staff_refunds(request, status: str | None = None, queue: str | None = None, limit: int = 50, offset: int = 0):
+    statuses = [s for s in status.split(",") if s] if status else None
+    rows = staff_queue(user=request.auth, statuses=statuses, senior_only=queue == "senior",
+                       limit=max(1, min(limit, 200)), offset=max(0, offset))
+    return {"refunds": [queue_row(r) for r in rows]}
+
+
+@api.get("/staff/refunds/{refund_id}", tags=["staff"])
+def staff_refund_case(request, refund_id: str):
+    from kameng.api.serializers import product_out
+    from kameng.catalog.selectors import product_get
+
+    refund = refund_for_staff(user=request.auth, refund_id=refund_id)
+    record = platform_record(order=refund.order)
+    try:
+        current_product = product_out(product_get(refund.order.product_id, active_only=False))
+    except Exception:
+        current_product = None
+    return {"refund": refund_out(refund, staff=True), "order_snapshot": refund.order.snapshot,
+            "current_product": current_product, "deliveries": record["deliveries"], "reveals": record["reveals"],
+            "payments": record["payments"], "topup": record["topup"], "order_events": record["events"]}
+
+
+class InfoIn(Schema):
+    message: str
+
+
+@api.post("/staff/refunds/{refund_id}/request-info", tags=["staff"])
+def staff_request_info(request, refund_id: str, body: InfoIn):
+    refund = decisions.refund_request_info(actor=request.auth, refund_id=refund_id, message=body.message)
+    return refund_out(refund, staff=True)
+
+
+class ApproveIn(Schema):
+    amount: str | int | None = None
+    fee: str | int | None = None
+    note: str = ""
+
+
+@api.post("/staff/refunds/{refund_id}/approve", tags=["staff"])
+def staff_approve(request, refund_id: str, body: ApproveIn):
+    refund = decisions.refund_approve(actor=request.auth, refund_id=refund_id, amount=body.amount, fee=body.fee,
+                                      note=body.note)
+    return refund_out(refund, staff=True)
+
+
+class RejectIn(Schema):
+    reason_code: str
+    note: str = ""
+
+
+@api.post("/staff/refunds/{refund_id}/reject", tags=["staff"])
+def staff_reject(request, refund_id: str, body: RejectIn):
+    refund = decisions.refund_reject(actor=request.auth, refund_id=refund_id, reason_code=body.reason_code, note=body.note)
+    return refund_out(refund, staff=True)
+
+
+@api.post("/payments/refund-notify/sandbox", auth=None, tags=["payments"])
+def refund_notify_sandbox(request):
+    from kameng.aftersales.payouts import refund_notification_receive
+
+    payout = refund_notification_receive(dict(request.POST.items()))
+    return {"result": "success", "request_no": payout.request_no}
+
+
+@api.get("/signing-key", auth=None, tags=["after-sales"])
+def signing_key(request):
+    from kameng.core.signing import public_key_pem
+
+    return {"algorithm": "Ed25519", "public_key_pem": public_key_pem()}

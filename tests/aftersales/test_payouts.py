@@ -1,0 +1,83 @@
+from unittest import mock
+
+from kameng.aftersales import payouts
+from kameng.aftersales.models import RefundPayout
+from kameng.core.worker import run_queued_tasks
+from kameng.ledger.models import Journal
+from kameng.ledger.selectors import book_check
+from kameng.payments.gateways import sandbox_refunds
+from kameng.payments.models import SandboxGatewayRefund
+
+from .conftest import ask
+
+
+def approved_alipay_refund(bought, api_as, reviewer):
+    api, order = bought(channel="alipay", reveal=True)
+    refund = ask(api, order, "invalid_key").json()
+    api_as(reviewer).post(f"/staff/refunds/{refund['id']}/approve", {"note": "ok"})
+    return api, refund
+
+
+def test_the_payout_row_is_committed_before_the_gateway_is_called(bought, api_as, reviewer):
+    api, refund = approved_alipay_refund(bought, api_as, reviewer)
+    payout = RefundPayout.objects.get()
+    assert payout.status == "pending" and payout.request_no.startswith("RF")
+    assert not SandboxGatewayRefund.objects.exists()  # the gateway is called by the job, after the commit
+    run_queued_tasks()
+    payout.refresh_from_db()
+    assert payout.status == "sent" and SandboxGatewayRefund.objects.get().request_no == payout.request_no
+
+
+def test_a_crash_after_the_gateway_call_is_repaired_without_a_second_refund(bought, api_as, reviewer, advance):
+    api, refund = approved_alipay_refund(bought, api_as, reviewer)
+    payout = RefundPayout.objects.get()
+    # The gateway accepts the refund, then our process dies before recording it.
+    real_update = RefundPayout.objects.filter
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("process killed")
+
+    with mock.patch.object(payouts.RefundPayout.objects, "filter", side_effect=crash):
+        try:
+            payouts.payout_send(payout_id=payout.id)
+        except RuntimeError:
+            pass
+    assert SandboxGatewayRefund.objects.count() == 1
+    assert real_update(id=payout.id).get().status == "pending"
+    advance(1)  # reconciliation finds the gateway's record; the gateway completes and notifies once
+    assert SandboxGatewayRefund.objects.count() == 1
+    assert api.get(f"/refunds/{refund['id']}").json()["status"] == "refunded"
+    assert Journal.objects.filter(kind="refund").count() == 1
+    assert book_check().ok
+
+
+def test_a_retried_send_reuses_the_request_number(bought, api_as, reviewer):
+    approved_alipay_refund(bought, api_as, reviewer)
+    payout = RefundPayout.objects.get()
+    first = sandbox_refunds.refund(request_no=payout.request_no, payment_no="x", channel="alipay", amount_fen=1000)
+    again = sandbox_refunds.refund(request_no=payout.request_no, payment_no="x", channel="alipay", amount_fen=1000)
+    assert first == again and SandboxGatewayRefund.objects.count() == 1
+
+
+def test_the_refund_notification_is_signed_matched_and_deduplicated(bought, api_as, reviewer, advance):
+    api, refund = approved_alipay_refund(bought, api_as, reviewer)
+    run_queued_tasks()
+    row = SandboxGatewayRefund.objects.get()
+    fields = sandbox_refunds.notification_for(row)
+    forged = {**fields, "amount": "999.00"}
+    assert api.client.post("/api/v1/payments/refund-notify/sandbox", forged).json()["error"]["code"] == "BAD_SIGNATURE"
+    assert api.client.post("/api/v1/payments/refund-notify/sandbox", fields).status_code == 200
+    again = api.client.post("/api/v1/payments/refund-notify/sandbox", fields)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "ALREADY_PROCESSED"
+    assert Journal.objects.filter(kind="refund").count() == 1
+    assert api.get(f"/refunds/{refund['id']}").json()["status"] == "refunded"
+
+
+def test_expected_arrival_follows_the_channel(bought, api_as, reviewer):
+    from datetime import datetime
+
+    api, refund = approved_alipay_refund(bought, api_as, reviewer)
+    detail = api.get(f"/refunds/{refund['id']}").json()
+    submitted = datetime.fromisoformat(detail["submitted_at"])
+    arrival = datetime.fromisoformat(detail["expected_arrival_by"])
+    assert 2 <= (arrival - submitted).days <= 12  # two working days, holidays included

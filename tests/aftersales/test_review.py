@@ -1,0 +1,158 @@
+from kameng.aftersales.models import Refund
+from kameng.inventory.models import CardSecret
+from kameng.ledger.selectors import book_check
+from kameng.ledger.services import Accounts, balance
+from kameng.notifications.models import InboxMessage, OutboxMessage
+
+from .conftest import ask
+
+
+def test_reviewer_approves_an_invalid_key_charged_back_to_the_supplier(bought, api_as, reviewer, supplier):
+    api, order = bought(reveal=True)
+    refund = ask(api, order, "invalid_key", destination="wallet").json()
+    payable_before = balance(Accounts.payable(supplier.id))
+    decided = api_as(reviewer).post(f"/staff/refunds/{refund['id']}/approve", {"note": "卡密校验失败，属实"})
+    assert decided.status_code == 200, decided.content
+    assert api.get(f"/refunds/{refund['id']}").json()["status"] == "refunded"
+    assert (payable_before - balance(Accounts.payable(supplier.id))).fen == 950  # 10.00 less the 5% commission
+    # The revealed key is voided for ever.
+    assert CardSecret.objects.filter(status="voided").count() == 1
+    assert book_check().ok
+
+
+def test_original_path_refund_completes_through_the_gateway_once(bought, api_as, reviewer, advance):
+    api, order = bought(channel="alipay")
+    refund = ask(api, order, "changed_mind", "买错了面额，卡密还没有查看过，想换成大面额的。").json()
+    approved = api_as(reviewer).post(f"/staff/refunds/{refund['id']}/approve", {"note": "从未查看，同意"}).json()
+    assert approved["status"] == "refunding" and approved["expected_arrival_by"]
+    assert approved["refund_amount"] == "9.50" and approved["fee"] == "0.50"
+    # The key was never revealed: it goes back to stock.
+    assert CardSecret.objects.filter(status="available").count() == 3
+    advance(1)
+    done = api.get(f"/refunds/{refund['id']}").json()
+    assert done["status"] == "refunded"
+    assert str(balance("refund_fees")) == "0.50"
+    assert book_check().ok
+
+
+def test_two_reviewers_acting_at_once_make_one_decision(bought, api_as, reviewer, make_user):
+    api, order = bought(reveal=True)
+    refund = ask(api, order, "invalid_key").json()
+    other = make_user("reviewer")
+    first = api_as(reviewer).post(f"/staff/refunds/{refund['id']}/reject",
+                                  {"reason_code": "insufficient_evidence", "note": "请提供兑换失败的截图"})
+    second = api_as(other).post(f"/staff/refunds/{refund['id']}/approve", {"note": "同意"})
+    assert first.status_code == 200 and second.status_code == 409
+
+
+def test_a_reviewer_cannot_decide_on_their_own_order(api_as, make_user, make_product, fund_wallet):
+    from kameng.orders.services import order_create
+
+    # A reviewer account cannot buy, so the rule is checked on the refund's buyer id directly.
+    buyer = make_user("buyer")
+    fund_wallet(buyer, 10_000)
+    product = make_product(keys=1)
+    order = order_create(buyer=buyer, product_id=product.id, quantity=1, channel="wallet", accept_terms=True)
+    refund = ask(api_as(buyer), {"order_no": order.order_no}, "invalid_key").json()
+    buyer.role = "reviewer"
+    buyer.save()
+    response = api_as(buyer).post(f"/staff/refunds/{refund['id']}/approve", {"note": "x"})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "OWN_ORDER"
+
+
+def test_request_for_information_pauses_the_deadline_and_the_answer_resumes_it(bought, api_as, reviewer, advance):
+    api, order = bought(reveal=True)
+    refund = ask(api, order, "invalid_key").json()
+    asked = api_as(reviewer).post(f"/staff/refunds/{refund['id']}/request-info", {"message": "请上传兑换失败页面的截图"})
+    assert asked.json()["status"] == "awaiting_buyer"
+    advance(5)
+    answered = api.post(f"/refunds/{refund['id']}/messages", {"body": "截图已上传，提示为“卡密不存在”。"})
+    assert answered.status_code == 201
+    body = answered.json()
+    assert body["status"] == "submitted"
+    from datetime import datetime, timedelta
+
+    moved = datetime.fromisoformat(body["sla_due_at"]) - datetime.fromisoformat(refund["sla_due_at"])
+    assert timedelta(hours=4, minutes=59) < moved < timedelta(hours=5, minutes=1)
+    kinds = [m["kind"] for m in body["messages"]]
+    assert kinds == ["info_request", "info_reply"]
+
+
+def test_no_answer_within_the_reply_window_closes_the_request(bought, api_as, reviewer, advance):
+    api, order = bought(reveal=True)
+    refund = ask(api, order, "invalid_key").json()
+    api_as(reviewer).post(f"/staff/refunds/{refund['id']}/request-info", {"message": "请上传截图"})
+    advance(25)
+    closed = api.get(f"/refunds/{refund['id']}").json()
+    assert closed["status"] == "closed" and closed["closed_reason"] == "buyer_timeout"
+    assert ask(api, order, "invalid_key").status_code == 201  # may apply again
+    assert OutboxMessage.objects.filter(channel="sms").exists()
+
+
+def test_urge_only_after_the_deadline_then_the_senior_queue(bought, api_as, reviewer, senior, advance):
+    api, order = bought(reveal=True)
+    refund = ask(api, order, "invalid_key").json()
+    early = api.post(f"/refunds/{refund['id']}/urge")
+    assert early.status_code == 409
+    advance(24 * 8)
+    urged = api.post(f"/refunds/{refund['id']}/urge")
+    assert urged.status_code == 200 and urged.json()["escalated"]
+    senior_queue = api_as(senior).get("/staff/refunds?queue=senior").json()["refunds"]
+    assert [r["id"] for r in senior_queue] == [refund["id"]] and senior_queue[0]["overdue"]
+
+
+def test_appeal_goes_to_a_different_senior_reviewer_and_is_final(bought, api_as, senior, make_user, advance):
+    api, order = bought(reveal=True)
+    refund = ask(api, order, "invalid_key").json()
+    api_as(senior).post(f"/staff/refunds/{refund['id']}/reject", {"reason_code": "insufficient_evidence", "note": "无截图"})
+    appealed = api.post(f"/refunds/{refund['id']}/appeal", {"description": "补充了兑换页面录屏，显示卡密不存在，请复核。"})
+    assert appealed.status_code == 200 and appealed.json()["status"] == "appealed"
+    own = api_as(senior).post(f"/staff/refunds/{refund['id']}/approve", {"note": "x"})
+    assert own.status_code == 403 and own.json()["error"]["code"] == "SAME_REVIEWER"
+    plain = api_as(make_user("reviewer")).post(f"/staff/refunds/{refund['id']}/approve", {"note": "x"})
+    assert plain.status_code == 403
+    final = api_as(make_user("senior_reviewer")).post(f"/staff/refunds/{refund['id']}/reject",
+                                                      {"reason_code": "not_reproducible", "note": "复核后仍无法复现"})
+    assert final.json()["status"] == "rejected_final"
+    assert api.post(f"/refunds/{refund['id']}/appeal", {"description": "再次申诉，请重新审核这个问题的证据。"}).status_code == 409
+
+
+def test_no_appeal_after_the_window(bought, api_as, reviewer, advance):
+    api, order = bought(reveal=True)
+    refund = ask(api, order, "invalid_key").json()
+    api_as(reviewer).post(f"/staff/refunds/{refund['id']}/reject", {"reason_code": "other", "note": "不符合"})
+    advance(24 * 7 + 1)
+    late = api.post(f"/refunds/{refund['id']}/appeal", {"description": "我有新的证据，兑换页面录屏显示失败。"})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "APPEAL_WINDOW_CLOSED"
+    assert Refund.objects.get().status == "rejected"
+
+
+def test_staff_queue_is_ordered_by_deadline_and_hidden_from_buyers(bought, api_as, reviewer, buyer):
+    api, order = bought(quantity=2, reveal=True)
+    first = ask(api, order, "invalid_key", item_ids=[order["items"][0]["id"]]).json()
+    second = ask(api, order, "not_as_described", item_ids=[order["items"][1]["id"]]).json()
+    queue = api_as(reviewer).get("/staff/refunds").json()["refunds"]
+    assert [r["id"] for r in queue] == [first["id"], second["id"]]
+    assert api_as(buyer).get("/staff/refunds").status_code == 403
+    case = api_as(reviewer).get(f"/staff/refunds/{first['id']}").json()
+    assert case["deliveries"][0]["issued_to_other_orders"] == [] and case["reveals"]
+    assert case["order_snapshot"]["price"] == "10.00" and case["current_product"]["id"] == order["product_id"]
+
+
+def test_wrong_state_actions_are_409(bought, api_as, reviewer):
+    api, order = bought(reveal=True)
+    refund = ask(api, order, "invalid_key").json()
+    assert api.post(f"/refunds/{refund['id']}/appeal", {"description": "还没有被驳回就申诉，应当被拒绝。"}).status_code == 409
+    api_as(reviewer).post(f"/staff/refunds/{refund['id']}/approve", {"note": "ok"})
+    assert api.post(f"/refunds/{refund['id']}/withdraw").status_code == 409
+    assert api_as(reviewer).post(f"/staff/refunds/{refund['id']}/request-info", {"message": "?"}).status_code == 409
+    bad = api_as(reviewer).post(f"/staff/refunds/{refund['id']}/reject", {"reason_code": "nope", "note": "x"})
+    assert bad.status_code == 422
+
+
+def test_buyer_is_told_in_the_inbox(bought, api_as, reviewer, buyer):
+    api, order = bought(reveal=True)
+    refund = ask(api, order, "invalid_key").json()
+    api_as(reviewer).post(f"/staff/refunds/{refund['id']}/reject", {"reason_code": "other", "note": "不符合规则"})
+    titles = list(InboxMessage.objects.filter(user=buyer).values_list("title", flat=True))
+    assert any("驳回" in t for t in titles)
