@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from kameng.inventory.models import RevealRecord
 from kameng.orders.models import Order
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_buyer_buys_a_card_pays_and_reveals_the_key(page, login, screenshot, buyer, make_product):

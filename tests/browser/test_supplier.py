@@ -6,7 +6,7 @@ from kameng.inventory.models import CardSecret
 from kameng.orders.services import order_create
 from kameng.payments.services import sandbox_pay
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_supplier_imports_a_key_file_and_watches_it_finish(page, login, supplier, make_product):

@@ -3,6 +3,9 @@ import pytest
 from kameng.inventory.models import RevealRecord
 from kameng.orders.models import Order
 
+# The database first, so it outlives every other fixture of the test (the ledger check among them).
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def paid_order(buy, buyer, make_product):

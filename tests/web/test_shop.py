@@ -1,4 +1,9 @@
+import pytest
+
 from kameng.orders.models import Order
+
+# The database first, so it outlives every other fixture of the test (the ledger check among them).
+pytestmark = pytest.mark.django_db
 
 
 def test_product_list_and_detail_show_price_stock_promise_and_refund_rules(client, make_product):

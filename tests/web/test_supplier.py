@@ -1,13 +1,20 @@
 import os
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django_tasks_db.models import DBTaskResult
 
 from kameng.catalog.models import Product
+from kameng.core.errors import Conflict
 from kameng.core.worker import run_queued_tasks
 from kameng.inventory.models import CardSecret, ImportBatch
 from kameng.orders.models import Order
+from kameng.web.tasks import import_key_file
+
+# The database first, so it outlives every other fixture of the test (the ledger check among them).
+pytestmark = pytest.mark.django_db
 
 
 def test_supplier_pages_forbid_buyers_and_need_login(client, client_as, buyer, make_product):
@@ -121,3 +128,19 @@ def test_manual_delivery_of_a_duplicate_content_is_a_message(client_as, supplier
                                         {f"{order.order_no}-content_1": f"KEY-{stocked.id}-000000"}, follow=True)
     page = response.content.decode()
     assert response.status_code == 200 and "不能重复使用" in page and f"KEY-{stocked.id}" not in page
+
+
+def test_an_import_refused_when_it_runs_fails_visibly_and_removes_the_file(client_as, supplier, make_product):
+    product = make_product(keys=0)
+    client = client_as(supplier)
+    client.post(f"/supplier/products/{product.id}/import/", {"file": SimpleUploadedFile("k.txt", b"LATE-1\n")})
+    batch = ImportBatch.objects.get()
+    Product.objects.filter(id=product.id).update(is_manual=True)  # changed before the worker got to it
+    batch_id, path = DBTaskResult.objects.get().args_kwargs["args"]
+    assert batch_id == batch.id and os.path.exists(path)
+    with pytest.raises(Conflict):
+        import_key_file.call(batch_id, path)
+    status = client.get(f"/supplier/imports/{batch.id}/status/").json()
+    assert status["status"] == "failed" and status["error"] == "PRODUCT_NOT_STOCKED"
+    assert not os.path.exists(path)
+    assert not CardSecret.objects.exists()
