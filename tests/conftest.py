@@ -28,6 +28,24 @@ def _sandbox(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _book_balances_after_each_test(request):
+    """Whatever a test did, the ledger must still balance at its end."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if "unbalanced_ledger" in request.keywords or (marker is None and not {"db", "transactional_db", "live_server"} & names):
+        yield
+        return
+    # Depend on the database fixture so this check runs before it is torn down.
+    transactional = "transactional_db" in names or "live_server" in names or (marker and marker.kwargs.get("transaction"))
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    yield
+    from kameng.ledger.selectors import book_check
+
+    report = book_check()
+    assert report.ok, f"the book does not balance: {report.unbalanced} {report.empty} total={report.total_fen}"
+
+
 @pytest.fixture
 def make_user(db):
     def make(role="buyer", phone=None, password="secret123"):

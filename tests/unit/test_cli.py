@@ -67,6 +67,7 @@ def test_rotate_keys_re_encrypts_under_the_newest_key(db, make_product, monkeypa
         crypto.keyring.cache_clear()
 
 
+@pytest.mark.unbalanced_ledger
 def test_check_ledger_finds_an_unbalanced_journal(db, buyer, fund_wallet, capsys):
     fund_wallet(buyer, 500)
     assert cli.main(["check-ledger"]) == 0

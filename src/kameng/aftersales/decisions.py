@@ -16,7 +16,7 @@ from kameng.core.money import InvalidAmount, Money
 from kameng.orders.models import Order
 
 from .events import actor_label, refund_event, tell_buyer
-from .models import MessageKind, RejectReason, Refund, RefundMessage
+from .models import MessageKind, Refund, RefundMessage, RejectReason
 from .payouts import payout_start
 from .selectors import refund_for_staff
 

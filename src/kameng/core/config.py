@@ -73,8 +73,3 @@ def keyring() -> list[str]:
 def fingerprint_key() -> str:
     """The HMAC key for duplicate detection; separate from the keyring so rotation keeps it."""
     return os.environ.get("KAMENG_FINGERPRINT_KEY") or _generated("fingerprint_key", _new_key)
-
-
-def signing_key() -> str:
-    """The key the platform signs dossier manifests with."""
-    return os.environ.get("KAMENG_SIGNING_KEY") or _generated("signing_key", lambda: secrets.token_hex(32))
