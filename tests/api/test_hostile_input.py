@@ -1,0 +1,55 @@
+"""Hostile and malformed input: always a clear 4xx with an error code, never a 500."""
+
+import pytest
+
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("get", f"/products/{HUGE}", None),
+    ("get", "/products/-1", None),
+    ("get", f"/orders/{HUGE}", None),
+    ("post", f"/orders/{'x' * 500}/reveal", None),
+    ("post", "/orders", {"product_id": int(HUGE), "quantity": 1, "channel": "wallet", "accept_terms": True}),
+    ("post", "/orders", {"product_id": 1, "quantity": int(HUGE), "channel": "wallet", "accept_terms": True}),
+    ("post", "/orders", {"product_id": "1; drop table", "quantity": 1, "channel": "wallet", "accept_terms": True}),
+    ("post", "/orders", ["not", "an", "object"]),
+    ("post", "/orders", {"product_id": 1, "quantity": 1, "channel": "wallet", "accept_terms": "yes",
+                         "recharge_account": "\x00" * 10}),
+    ("post", f"/admin/products/{HUGE}/keys", {"keys": ["A"]}),
+    ("get", f"/refunds/{HUGE}", None),
+    ("get", "/refunds/abc", None),
+    ("post", f"/refunds/{HUGE}/urge", None),
+    ("post", "/refunds", {"order_no": "K" * 100, "reason": "invalid_key", "description": "x" * 50}),
+    ("post", "/refunds", {"order_no": 5, "reason": None, "description": []}),
+    ("get", f"/orders/{HUGE}/refund-options", None),
+    ("get", "/staff/refunds?limit=99999999999999999999", None),
+    ("post", f"/sandbox/payments/{HUGE}/pay", None),
+    ("post", "/wallet/recharge", {"amount": "1e400", "channel": "alipay"}),
+    ("post", "/wallet/recharge", {"amount": "NaN", "channel": "alipay"}),
+])
+def test_no_input_produces_a_500(api_as, buyer, method, path, body):
+    api = api_as(buyer)
+    response = api.get(path) if method == "get" else api.post(path, body)
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    assert response.json()["error"]["code"]
+
+
+def test_a_body_that_is_not_json_is_a_400(api_as, buyer):
+    response = api_as(buyer).client.post("/api/v1/orders", "{not json", content_type="application/json",
+                                         headers=api_as(buyer).headers)
+    assert response.status_code == 400 and response.json()["error"]["code"]
+
+
+def test_bad_tokens_are_401(api_as):
+    api = api_as()
+    assert api.get("/orders", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert api.get("/orders").json()["error"]["code"] == "UNAUTHENTICATED"
+    assert api.post("/auth/token", {"username": "x", "password": "y"}).json()["error"]["code"] == "INVALID_CREDENTIALS"
+
+
+def test_an_oversized_body_is_413(api_as, supplier, make_product, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    product = make_product()
+    response = api_as(supplier).post(f"/admin/products/{product.id}/keys", {"keys": ["K" * 100] * 50})
+    assert response.status_code == 413 and response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
