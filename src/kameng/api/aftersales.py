@@ -118,7 +118,7 @@ def refund_create(request, body: RefundIn):
 @api.get("/refunds", tags=["after-sales"])
 def refund_list(request):
     refunds = request.auth.refunds.select_related("order").order_by("-id")[:100]
-    return {"refunds": [queue_row(r) for r in refunds]}
+    return [queue_row(r) for r in refunds]
 
 
 @api.get("/refunds/{refund_id}", tags=["after-sales"])
@@ -204,7 +204,7 @@ def staff_refunds(request, status: str | None = None, queue: str | None = None, 
     statuses = [s for s in status.split(",") if s] if status else None
     rows = staff_queue(user=request.auth, statuses=statuses, senior_only=queue == "senior",
                        limit=max(1, min(limit, 200)), offset=max(0, offset))
-    return {"refunds": [queue_row(r) for r in rows]}
+    return [queue_row(r) for r in rows]
 
 
 @api.get("/staff/refunds/{refund_id}", tags=["staff"])

@@ -76,7 +76,7 @@ def product_list_managed(request):
     qs = catalog_selectors.products_with_stock(active_only=False)
     if user.role == Role.SUPPLIER:
         qs = qs.filter(supplier=user)
-    return {"products": [product_out(p) for p in qs]}
+    return [product_out(p) for p in qs]
 
 
 class KeysIn(Schema):
@@ -91,7 +91,7 @@ def keys_import(request, product_id: int, body: KeysIn):
 
 @api.get("/products", auth=None, tags=["catalog"])
 def product_list(request):
-    return {"products": [product_out(p) for p in catalog_selectors.products_with_stock()]}
+    return [product_out(p) for p in catalog_selectors.products_with_stock()]
 
 
 @api.get("/products/{product_id}", auth=None, tags=["catalog"])
@@ -129,7 +129,7 @@ def order_create(request, body: OrderIn):
 @api.get("/orders", tags=["orders"])
 def order_list(request, limit: int = 50, before_id: int | None = None):
     limit = max(1, min(limit, 200))
-    return {"orders": [order_out(o) for o in order_selectors.orders_for_buyer(user=request.auth, limit=limit, before_id=before_id)]}
+    return [order_out(o) for o in order_selectors.orders_for_buyer(user=request.auth, limit=limit, before_id=before_id)]
 
 
 @api.get("/orders/{order_no}", tags=["orders"])
@@ -204,8 +204,8 @@ def manual_orders(request):
     if request.auth.role != Role.SUPPLIER:
         raise Forbidden("only suppliers deliver by hand", code="ROLE_FORBIDDEN")
     rows = order_selectors.orders_awaiting_manual_delivery(supplier=request.auth)
-    return {"orders": [{"order_no": o.order_no, "product_id": o.product_id, "quantity": o.quantity,
-                        "paid_at": iso(o.paid_at)} for o in rows]}
+    return [{"order_no": o.order_no, "product_id": o.product_id, "quantity": o.quantity, "paid_at": iso(o.paid_at)}
+            for o in rows]
 
 
 @api.post("/supplier/orders/{order_no}/deliver", tags=["supplier"])
