@@ -100,8 +100,10 @@ def http_worker_factory(port, tokens, product_id, concurrency):
         clients = [Http(port, tokens[b]) for b in range(i, len(tokens), concurrency)]
         body = {"product_id": product_id, "quantity": 1, "channel": "wallet", "accept_terms": True}
 
+        turn = iter(range(10**9))  # this client's own count: its buyers take turns evenly
+
         def do(k):
-            status, answer = clients[k % len(clients)].request("POST", "/api/v1/orders", body)
+            status, answer = clients[next(turn) % len(clients)].request("POST", "/api/v1/orders", body)
             if status == 201:
                 return "ok"
             code = (answer or {}).get("error", {}).get("code", "") if isinstance(answer, dict) else ""
@@ -134,8 +136,10 @@ def sql_worker_factory(env, buyers, wallet_accounts, accounts, product_id, suppl
         conn = env.connect()
         mine = [b for b in range(i, len(buyers), concurrency)]
 
+        turn = iter(range(10**9))
+
         def do(k):
-            b = mine[k % len(mine)]
+            b = mine[next(turn) % len(mine)]
             buyer_id = buyers[b]["id"]
             wallet = wallet_accounts[buyer_id]
             now = dt.datetime.now(dt.UTC)
@@ -220,7 +224,7 @@ def main(argv=None) -> int:
     stock = max(args.stock, needed + 100)
     info = machine_info(args.pg)
     # both phases and the warm-up draw on the same wallets; fund them well beyond what the run spends
-    per_buyer = 2 * (needed + 100) // args.buyers + 10
+    per_buyer = 4 * (needed + 100) // args.buyers + 10
     with BenchEnv(args.pg, prefix="purchase", keep=args.keep, sandbox=not args.no_sandbox) as env:
         t = time.perf_counter()
         setup = setup_users(env, buyers=args.buyers, products=2, price="1.00",
