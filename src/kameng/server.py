@@ -39,7 +39,7 @@ def serve(*, host: str, port: int, workers: int | None, with_worker: bool) -> No
         "threads": 8,
         "timeout": 60,
         "graceful_timeout": 10,
-        "accesslog": os.environ.get("KAMENG_ACCESS_LOG", "-"),
+        "accesslog": os.environ.get("KAMENG_ACCESS_LOG", "-") or None,  # empty: no access log
         "errorlog": "-",
         "loglevel": "info",
     }
