@@ -22,6 +22,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_account_cache():
+    """Transactional tests empty the tables between tests; the ledger's id cache must forget them."""
+    from kameng.ledger.services import forget_cached_accounts
+
+    forget_cached_accounts()
+    yield
+    forget_cached_accounts()
+
+
+@pytest.fixture(autouse=True)
 def _sandbox(settings):
     settings.KAMENG_SANDBOX = True
     # Password hashing is deliberately slow; the tests log in hundreds of times.

@@ -29,8 +29,8 @@ def product_out(product) -> dict:
 
 
 def order_out(order, *, payment=None) -> dict:
-    items = sorted(order.items.all(), key=lambda item: item.position)
-    payment = payment or order.payments.order_by("-id").first()
+    items = getattr(order, "created_items", None) or sorted(order.items.all(), key=lambda item: item.position)
+    payment = payment or getattr(order, "created_payment", None) or order.payments.order_by("-id").first()
     body = {
         "order_no": order.order_no,
         "status": order.status,

@@ -10,6 +10,8 @@ import threading
 
 from django.db import close_old_connections
 
+from kameng.core import clock
+
 logger = logging.getLogger(__name__)
 
 
@@ -50,7 +52,8 @@ def run_forever(stop: threading.Event, *, interval: float = 1.0) -> None:
     while not stop.is_set():
         try:
             close_old_connections()
-            process_due()
+            with clock.pinned():
+                process_due()
             run_queued_tasks(max_tasks=100)
         except Exception:  # keep the loop alive; the next round retries
             logger.exception("worker round failed")

@@ -52,16 +52,44 @@ def _kind_for(code: str) -> str:
     }[prefix]
 
 
+# code -> id of accounts known to be committed. Accounts are never deleted, so an id, once
+# committed, is valid for ever; ids are cached only on commit so a rollback cannot leave a stale one.
+_committed_ids: dict[str, int] = {}
+
+
+def forget_cached_accounts() -> None:
+    """For tests that empty the tables between them; in service, accounts are never deleted."""
+    _committed_ids.clear()
+
+
+def _remember(code: str, account_id: int) -> None:
+    transaction.on_commit(lambda: _committed_ids.__setitem__(code, account_id))
+
+
 def account(code: str) -> LedgerAccount:
     found = LedgerAccount.objects.filter(code=code).first()
-    if found:
-        return found
-    owner_id = int(code.split(":", 1)[1]) if code.startswith(("wallet:", "payable:")) else None
-    try:
-        with transaction.atomic():
-            return LedgerAccount.objects.create(code=code, kind=_kind_for(code), owner_id=owner_id)
-    except IntegrityError:  # created by a concurrent transaction
-        return LedgerAccount.objects.get(code=code)
+    if found is None:
+        owner_id = int(code.split(":", 1)[1]) if code.startswith(("wallet:", "payable:")) else None
+        try:
+            with transaction.atomic():
+                found = LedgerAccount.objects.create(code=code, kind=_kind_for(code), owner_id=owner_id)
+        except IntegrityError:  # created by a concurrent transaction
+            found = LedgerAccount.objects.get(code=code)
+    _remember(code, found.id)
+    return found
+
+
+def account_ids(codes: list[str]) -> dict[str, int]:
+    ids = {code: _committed_ids[code] for code in codes if code in _committed_ids}
+    missing = [code for code in codes if code not in ids]
+    if missing:
+        for code, account_id in LedgerAccount.objects.filter(code__in=missing).values_list("code", "id"):
+            ids[code] = account_id
+            _remember(code, account_id)
+        for code in missing:
+            if code not in ids:
+                ids[code] = account(code).id
+    return ids
 
 
 @dataclass(frozen=True)
@@ -75,12 +103,13 @@ def journal_post(*, reference: str, kind: str, lines: list[Line], order=None, pa
     lines = [line for line in lines if line.fen != 0]
     if sum(line.fen for line in lines) != 0:
         raise ValueError(f"unbalanced journal {reference}: {lines}")
-    with transaction.atomic():
+    ids = account_ids([line.code for line in lines])
+    with transaction.atomic(savepoint=False):  # inside the caller's transaction; no savepoint needed
         journal = Journal.objects.create(
             reference=reference, kind=kind, at=clock.now(), order=order, payment=payment, memo=memo[:200]
         )
         Posting.objects.bulk_create(
-            [Posting(journal=journal, account=account(line.code), amount_fen=line.fen) for line in lines]
+            [Posting(journal=journal, account_id=ids[line.code], amount_fen=line.fen) for line in lines]
         )
     return journal
 
@@ -94,15 +123,19 @@ def balance(code: str) -> Money:
     return Money(-total if row.kind in CREDIT_NORMAL else total)
 
 
-def wallet_lock(user_id: int) -> LedgerAccount:
-    """Lock a buyer's wallet account row so two spends cannot both see the same balance."""
+def wallet_lock(user_id: int) -> int:
+    """Lock a buyer's wallet account row so two spends cannot both see the same balance; its id."""
     code = Accounts.wallet(user_id)
-    account(code)
-    return LedgerAccount.objects.select_for_update().get(code=code)
+    locked = LedgerAccount.objects.select_for_update().filter(code=code).values_list("id", flat=True).first()
+    if locked is None:
+        account(code)
+        locked = LedgerAccount.objects.select_for_update().filter(code=code).values_list("id", flat=True).get()
+    return locked
 
 
 def wallet_debit_check(*, user_id: int, amount: Money) -> None:
-    wallet_lock(user_id)
-    available = balance(Accounts.wallet(user_id))
+    wallet_id = wallet_lock(user_id)
+    total = Posting.objects.filter(account_id=wallet_id).aggregate(total=Sum("amount_fen"))["total"] or 0
+    available = Money(-total)
     if available < amount:
         raise Conflict(f"wallet balance {available} is less than {amount}", code="INSUFFICIENT_BALANCE")

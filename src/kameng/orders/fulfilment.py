@@ -20,17 +20,17 @@ from .models import ItemStatus, Order, OrderStatus, TopupDispatch, TopupStatus
 from .policies import commission_fen
 
 
-def order_paid(*, order_id: int, payment) -> Order:
-    order = Order.objects.select_for_update().select_related("product").get(id=order_id)
+def order_paid(*, order: Order, payment, items: list | None = None) -> Order:
+    """The order's money arrived (the caller holds the order's row lock): deliver what can be."""
     was_expired = order.status == OrderStatus.EXPIRED
     order.mark_paid(at=payment.paid_at)
-    order.save()
+    order.save(update_fields=["status", "paid_at"])
     order_event(order=order, event="paid", actor=f"gateway:{payment.channel}", note=payment.payment_no)
     if was_expired:
         order_event(order=order, event="late_payment", note="paid after the order expired; delivery attempted")
     product = order.product
     if product.uses_stock:
-        _deliver_from_stock(order)
+        _deliver_from_stock(order, items)
     elif product.kind == ProductKind.TOPUP:
         TopupDispatch.objects.create(order=order, account=order.recharge_account, created_at=clock.now())
         from .tasks import dispatch_topup
@@ -41,8 +41,9 @@ def order_paid(*, order_id: int, payment) -> Order:
     return order
 
 
-def _deliver_from_stock(order: Order) -> bool:
-    items = list(order.items.filter(status=ItemStatus.PENDING).order_by("position"))
+def _deliver_from_stock(order: Order, items: list | None = None) -> bool:
+    if items is None:
+        items = list(order.items.filter(status=ItemStatus.PENDING).order_by("position"))
     if not inventory.secrets_issue(order=order, items=items):
         order_event(order=order, event="delivery_failed", note="out of stock: paid, not delivered")
         return False
@@ -55,11 +56,11 @@ def deliver_items(*, order: Order, items) -> None:
     now = clock.now()
     for item in items:
         item.mark_delivered(at=now)
-        item.save()
+        item.save(update_fields=["status", "delivered_at"])
     if order.items.filter(status=ItemStatus.PENDING).exists():
         return
     order.mark_delivered(at=now)
-    order.save()
+    order.save(update_fields=["status", "delivered_at"])
     order_event(order=order, event="delivered", note=f"{len(items)} item(s)")
     commission = commission_fen(order.amount_fen, Decimal(settings.KAMENG_COMMISSION_RATE))
     journal_post(

@@ -9,7 +9,6 @@ from django.db import transaction
 from kameng.accounts.models import User
 from kameng.catalog.models import Product, ProductKind
 from kameng.catalog.policies import RefundPolicy
-from kameng.catalog.selectors import product_stock
 from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kameng.core.money import Money
@@ -84,8 +83,6 @@ def order_create(
         recharge_account=recharge_account,
         accept_terms=accept_terms,
     )
-    if product.uses_stock and quantity > (product_stock(product) or 0):
-        raise Conflict("not enough stock for this quantity", code="OUT_OF_STOCK")
     now = clock.now()
     amount = Money(product.price_fen) * quantity
     with transaction.atomic():
@@ -106,14 +103,16 @@ def order_create(
             created_at=now,
             expires_at=now + timedelta(minutes=settings.KAMENG_ORDER_TTL_MINUTES),
         )
-        OrderItem.objects.bulk_create([OrderItem(order=order, position=i) for i in range(1, quantity + 1)])
-        order_event(order=order, event="created", actor=actor_label(buyer), note=f"terms accepted at {now.isoformat()}")
+        # The stock check is the reservation itself: it cannot go stale between checking and taking.
         if product.uses_stock and not inventory.secrets_reserve(product=product, order=order, quantity=quantity):
             raise Conflict("not enough stock for this quantity", code="OUT_OF_STOCK")
+        items = OrderItem.objects.bulk_create([OrderItem(order=order, position=i) for i in range(1, quantity + 1)])
+        order_event(order=order, event="created", actor=actor_label(buyer), note=f"terms accepted at {now.isoformat()}")
         payment = payments.payment_create(payer=buyer, channel=channel, amount=amount, order=order)
         if channel == Channel.WALLET:
-            payments.payment_capture(payment=payment, trade_no=f"WALLET-{payment.payment_no}")
-    order.refresh_from_db()
+            payments.payment_capture(payment=payment, trade_no=f"WALLET-{payment.payment_no}", order=order, items=items)
+    order.created_items = items  # the answer needs them; spare a query
+    order.created_payment = payment
     return order
 
 
@@ -149,7 +148,7 @@ def order_expire(*, order_id: int) -> bool:
         if order is None or order.status != OrderStatus.PENDING_PAYMENT or order.expires_at > clock.now():
             return False
         order.expire()
-        order.save()
+        order.save(update_fields=["status"])
         released = inventory.secrets_release(order=order)
         order_event(order=order, event="expired", note=f"released {released} held key(s)")
     return True

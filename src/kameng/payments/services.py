@@ -101,24 +101,30 @@ def notification_receive(fields: dict) -> Payment:
     return payment
 
 
-def payment_capture(*, payment: Payment, trade_no: str) -> None:
-    """Money has arrived (the payment row is locked by the caller): book it and fulfil."""
+def payment_capture(*, payment: Payment, trade_no: str, order=None, items=None) -> None:
+    """Money has arrived (the payment row is locked by the caller): book it and fulfil.
+
+    `order` is the order row already locked by the caller (a wallet purchase); otherwise it is locked here.
+    """
     now = clock.now()
     payment.succeed(trade_no=trade_no, at=now)
-    payment.save()
+    payment.save(update_fields=["status", "trade_no", "paid_at"])
     credit = Accounts.wallet(payment.payer_id) if payment.purpose == PaymentPurpose.RECHARGE else Accounts.ESCROW
     debit = Accounts.wallet(payment.payer_id) if payment.channel == "wallet" else Accounts.clearing(payment.channel)
     journal_post(
         reference=f"capture:{payment.payment_no}",
         kind="payment_captured",
         lines=[Line(debit, payment.amount_fen), Line(credit, -payment.amount_fen)],
-        order=payment.order,
+        order=payment.order if payment.order_id else None,
         payment=payment,
     )
     if payment.purpose == PaymentPurpose.ORDER:
         from kameng.orders.fulfilment import order_paid
+        from kameng.orders.models import Order
 
-        order_paid(order_id=payment.order_id, payment=payment)
+        if order is None:
+            order = Order.objects.select_for_update().select_related("product").get(id=payment.order_id)
+        order_paid(order=order, payment=payment, items=items)
 
 
 def recharge_create(*, user, amount, channel: str) -> Payment:

@@ -1,0 +1,21 @@
+"""A wallet purchase's round trips to the database: a budget, so a slip on the hot path shows up here
+before it shows up in bench/purchase_throughput.py. (Counts, not timings: these do not flake.)"""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+BUDGET = 32  # measured 29 on PostgreSQL on 2026-11-22 (was 56 before the clock pin and account cache)
+
+
+def test_a_wallet_purchase_stays_within_its_query_budget(api_as, buyer, make_product, fund_wallet):
+    fund_wallet(buyer, 100_000)
+    product = make_product(keys=5)
+    api = api_as(buyer)
+    body = {"product_id": product.id, "quantity": 1, "channel": "wallet", "accept_terms": True}
+    api.post("/orders", body)  # warm: the buyer's wallet and the product's accounts exist
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/orders", body)
+    assert response.status_code == 201 and response.json()["status"] == "delivered"
+    testclock_reads = [q for q in queries.captured_queries if "core_testclock" in q["sql"]]
+    assert len(testclock_reads) <= 1, "the test clock is read once per request"
+    assert len(queries.captured_queries) <= BUDGET, "\n".join(q["sql"][:120] for q in queries.captured_queries)
