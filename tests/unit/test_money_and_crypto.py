@@ -43,4 +43,4 @@ def test_an_old_key_still_decrypts_after_a_new_one_is_put_first():
 
 def test_encryption_is_randomized_but_the_fingerprint_is_stable():
     assert crypto.encrypt("SAME") != crypto.encrypt("SAME")
-    assert crypto.fingerprint("SAME") == crypto.fingerprint("SAME") != crypto.fingerprint("SAME ")
+    assert crypto.fingerprint_of("SAME") == crypto.fingerprint_of("SAME") != crypto.fingerprint_of("SAME ")

@@ -92,6 +92,10 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    def is_overdue(self, now) -> bool:
+        """Past its review deadline while waiting on staff (a deadline paused for the buyer does not run)."""
+        return bool(self.sla_due_at and self.status in STAFF_QUEUE_STATUSES and now > self.sla_due_at)
+
     @transition(field=status, source=R.SUBMITTED, target=R.AWAITING_BUYER)
     def ask_buyer(self):
         pass

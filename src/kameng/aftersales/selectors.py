@@ -75,7 +75,9 @@ def staff_queue(*, user, statuses: list[str] | None = None, senior_only: bool = 
         qs = qs.filter(status__in=["submitted", "appealed", "awaiting_buyer"])
     if senior_only:
         qs = qs.filter(Q(escalated=True) | Q(status="appealed"))
-    return qs.order_by("sla_due_at", "id")[offset : offset + limit]
+    # Waiting on the buyer, the deadline that runs is the reply window, not the paused review deadline.
+    order = ("info_due_at", "id") if statuses == ["awaiting_buyer"] else ("sla_due_at", "id")
+    return qs.order_by(*order)[offset : offset + limit]
 
 
 def _int(value) -> int:

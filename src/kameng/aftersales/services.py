@@ -117,6 +117,24 @@ def refund_create(*, buyer, order_no: str, reason: str, description: str, destin
     return refund
 
 
+EVIDENCE_STATUSES = ("submitted", "awaiting_buyer", "rejected", "appealed")
+
+
+def evidence_add(*, user, refund_id, uploaded_file):
+    """The buyer puts a file on record, while the refund can still be looked at."""
+    from .evidence import evidence_store
+
+    refund = refund_for_buyer(user=user, refund_id=refund_id)
+    with transaction.atomic():
+        refund = _locked(refund.id)  # a withdrawal cannot slip in between the check and the file
+        if refund.status not in EVIDENCE_STATUSES:
+            raise Conflict(f"evidence cannot be added to a refund that is {refund.status}", code="REFUND_CLOSED")
+        evidence = evidence_store(refund=refund, uploader=user, uploaded_file=uploaded_file)
+        refund_event(refund=refund, event="evidence_added", actor=actor_label(user),
+                     note=f"{evidence.kind} sha256={evidence.sha256}")
+    return evidence
+
+
 def _locked(refund_id) -> Refund:
     return Refund.objects.select_for_update().select_related("order", "buyer").get(id=refund_id)
 

@@ -6,7 +6,6 @@ from ninja.files import UploadedFile
 
 from kameng.aftersales import decisions, services
 from kameng.aftersales.dossier import dossier_build
-from kameng.aftersales.evidence import evidence_store
 from kameng.aftersales.records import platform_record
 from kameng.aftersales.selectors import refund_for_buyer, refund_for_staff, staff_queue
 from kameng.core import clock
@@ -36,7 +35,7 @@ def refund_out(refund, *, staff: bool = False) -> dict:
         "liable": refund.liable,
         "submitted_at": iso(refund.submitted_at),
         "sla_due_at": iso(refund.sla_due_at),
-        "overdue": bool(refund.sla_due_at and refund.status in ("submitted", "appealed") and clock.now() > refund.sla_due_at),
+        "overdue": refund.is_overdue(clock.now()),
         "info_due_at": iso(refund.info_due_at),
         "escalated": refund.escalated,
         "decided_at": iso(refund.decided_at),
@@ -65,7 +64,7 @@ def queue_row(refund) -> dict:
     return {
         "id": refund.id, "refund_no": refund.refund_no, "order_no": refund.order.order_no, "status": refund.status,
         "reason": refund.reason, "amount": fen_str(refund.amount_fen), "sla_due_at": iso(refund.sla_due_at),
-        "overdue": bool(refund.sla_due_at and clock.now() > refund.sla_due_at), "escalated": refund.escalated,
+        "overdue": refund.is_overdue(clock.now()), "escalated": refund.escalated,
         "submitted_at": iso(refund.submitted_at),
     }
 
@@ -128,16 +127,7 @@ def refund_detail(request, refund_id: str):
 
 @api.post("/refunds/{refund_id}/evidence", tags=["after-sales"])
 def refund_evidence(request, refund_id: str, file: UploadedFile = File(...)):  # noqa: B008  (ninja idiom)
-    refund = refund_for_buyer(user=request.auth, refund_id=refund_id)
-    if refund.status not in ("submitted", "awaiting_buyer", "rejected", "appealed"):
-        from kameng.core.errors import Conflict
-
-        raise Conflict(f"evidence cannot be added to a refund that is {refund.status}", code="REFUND_CLOSED")
-    evidence = evidence_store(refund=refund, uploader=request.auth, uploaded_file=file)
-    from kameng.aftersales.events import actor_label, refund_event
-
-    refund_event(refund=refund, event="evidence_added", actor=actor_label(request.auth),
-                 note=f"{evidence.kind} sha256={evidence.sha256}")
+    evidence = services.evidence_add(user=request.auth, refund_id=refund_id, uploaded_file=file)
     return api.create_response(request, {"id": evidence.id, "sha256": evidence.sha256, "kind": evidence.kind,
                                          "received_at": iso(evidence.received_at)}, status=201)
 
@@ -174,15 +164,16 @@ def refund_withdraw(request, refund_id: str):
 def dossier_sections(refund) -> dict:
     order = refund.order
     record = platform_record(order=order)
+    refund_body = refund_out(refund)
     return {
-        "refund": refund_out(refund),
+        "refund": refund_body,
         "order": order_out(order),
         "order_snapshot": order.snapshot,
         "payments": record["payments"],
         "deliveries": record["deliveries"],
         "reveals": record["reveals"],
-        "timeline": refund_out(refund)["timeline"],
-        "messages": refund_out(refund)["messages"],
+        "timeline": refund_body["timeline"],
+        "messages": refund_body["messages"],
         "order_events": record["events"],
     }
 

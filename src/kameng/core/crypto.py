@@ -68,7 +68,8 @@ class Fingerprinter:
         self._key = key.encode("utf-8")
 
     def __call__(self, secret: str) -> str:
-        return hmac.new(self._key, secret.encode("utf-8"), hashlib.sha256).hexdigest()
+        # hmac.digest is one C call: it matters at a million keys per import.
+        return hmac.digest(self._key, secret.encode("utf-8"), "sha256").hex()
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +90,7 @@ def decrypt(blob: bytes) -> str:
     return keyring().decrypt(blob)
 
 
-def fingerprint(secret: str) -> str:
+def fingerprint_of(secret: str) -> str:
     return fingerprinter()(secret)
 
 

@@ -6,7 +6,6 @@ PostgreSQL gets COPY into a staging table then INSERT … ON CONFLICT DO NOTHING
 INSERT OR IGNORE. Either way the unique fingerprint decides what is a duplicate.
 """
 
-import hmac
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,24 +22,11 @@ CHUNK = 10000
 # Printable ASCII is never refused by key_problem (no Cc/Cf/Cs/Co/Cn/Zl/Zp character in it): such keys
 # skip its per-character Unicode lookup, which was a third of the import's CPU time on a million keys.
 # Anything else still goes through key_problem, so the rules stay in one place.
-_PLAIN_KEY = re.compile(r"[\x20-\x7e]{1,%d}" % MAX_KEY_LENGTH)
+_PLAIN_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}")
 
 
 def _problem(key: str) -> str | None:
     return None if _PLAIN_KEY.fullmatch(key) else key_problem(key)
-
-
-def _fast_fingerprinter(fingerprint: Callable[[str], str]) -> Callable[[str], str]:
-    """The same HMAC-SHA256 through hmac.digest (one C call) when it agrees with the platform's."""
-    key = getattr(fingerprint, "_key", None)
-    if not isinstance(key, bytes):
-        return fingerprint
-
-    def fast(secret: str) -> str:
-        return hmac.digest(key, secret.encode("utf-8"), "sha256").hex()
-
-    probe = "kameng-fingerprint-probe"
-    return fast if fast(probe) == fingerprint(probe) else fingerprint
 
 
 @dataclass
@@ -99,7 +85,7 @@ def import_lines(
     """Import keys line by line into `batch`. Empty or malformed lines are counted as rejected."""
     result = ImportResult()
     keyring = crypto.keyring()
-    fingerprint = _fast_fingerprinter(crypto.fingerprinter())
+    fingerprint_of = crypto.fingerprinter()
     rows: list[tuple] = []
     pending_lines = 0
 
@@ -131,7 +117,7 @@ def import_lines(
             if len(result.rejected_lines) < 100:
                 result.rejected_lines.append((number, problem))
         else:
-            rows.append((keyring.encrypt(key), fingerprint(key)))
+            rows.append((keyring.encrypt(key), fingerprint_of(key)))
         if pending_lines >= chunk_size:
             flush()
     if pending_lines or rows:

@@ -156,7 +156,7 @@ def secret_issue_manual(*, product: Product, item, secret_text: str) -> CardSecr
     problem = key_problem(secret_text)
     if problem:
         raise Invalid(f"the delivered content is malformed ({problem})", code="INVALID_KEYS")
-    fingerprint = crypto.fingerprint(secret_text)
+    fingerprint = crypto.fingerprint_of(secret_text)
     if CardSecret.objects.filter(fingerprint=fingerprint).exists():
         raise Conflict("this content was already delivered or stocked on the platform", code="DUPLICATE_KEY")
     now = clock.now()

@@ -10,13 +10,11 @@ from django.views.decorators.http import require_POST
 
 from kameng.aftersales import services
 from kameng.aftersales.dossier import dossier_build
-from kameng.aftersales.events import actor_label, refund_event
-from kameng.aftersales.evidence import evidence_store
 from kameng.aftersales.policies import GOOD_DESCRIPTION_HINT
 from kameng.aftersales.selectors import refund_for_buyer
 from kameng.api.aftersales import dossier_sections
 from kameng.core import clock
-from kameng.core.errors import Conflict, DomainError
+from kameng.core.errors import DomainError
 from kameng.core.money import Money
 
 from ..access import buyer_required
@@ -76,17 +74,12 @@ def _option_rows(result) -> list[dict]:
 
 
 def _store_evidence(request, refund, upload) -> bool:
-    """The same as the API's evidence upload: only while the refund can still be looked at."""
     try:
-        if refund.status not in EVIDENCE_STATUSES:
-            raise Conflict(f"evidence cannot be added to a refund that is {refund.status}", code="REFUND_CLOSED")
-        evidence = evidence_store(refund=refund, uploader=request.user, uploaded_file=upload)
+        services.evidence_add(user=request.user, refund_id=refund.id, uploaded_file=upload)
     except DomainError as exc:
         not_found_as_404(exc)
         messages.error(request, refund_error_text(exc))
         return False
-    refund_event(refund=refund, event="evidence_added", actor=actor_label(request.user),
-                 note=f"{evidence.kind} sha256={evidence.sha256}")
     return True
 
 

@@ -60,7 +60,7 @@ def queue(request):
     rows = rows[:limit]
     now = clock.now()
     for refund in rows:
-        refund.overdue = bool(refund.sla_due_at and refund.status in DECIDABLE and now > refund.sla_due_at)
+        refund.overdue = refund.is_overdue(now)
         refund.reason_label = reason_label(refund.reason)
         refund.status_label = status_label(refund.status)
     return render(request, "web/staff/queue.html", {
@@ -121,7 +121,7 @@ def _case_page(request, refund, *, forms=None, status=200):
         "refund": refund, "order": order,
         "status_label": status_label(refund.status), "reason_label": reason_label(refund.reason),
         "reject_label": reject_label(refund.reject_reason_code),
-        "overdue": bool(refund.sla_due_at and refund.status in DECIDABLE and now > refund.sla_due_at),
+        "overdue": refund.is_overdue(now),
         "items": list(refund.items.select_related("order_item").order_by("order_item__position")),
         "comparison": _product_comparison(order),
         "deliveries": record["deliveries"], "reveals": record["reveals"], "payments": record["payments"],
