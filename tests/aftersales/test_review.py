@@ -156,3 +156,14 @@ def test_buyer_is_told_in_the_inbox(bought, api_as, reviewer, buyer):
     api_as(reviewer).post(f"/staff/refunds/{refund['id']}/reject", {"reason_code": "other", "note": "不符合规则"})
     titles = list(InboxMessage.objects.filter(user=buyer).values_list("title", flat=True))
     assert any("驳回" in t for t in titles)
+
+
+def test_reviewers_are_told_when_the_buyer_answers_urges_or_appeals(bought, api_as, reviewer, senior, advance):
+    api, order = bought(reveal=True)
+    refund = ask(api, order, "invalid_key").json()
+    api_as(reviewer).post(f"/staff/refunds/{refund['id']}/request-info", {"message": "请上传截图"})
+    api.post(f"/refunds/{refund['id']}/messages", {"body": "截图已上传，提示为卡密不存在。"})
+    assert InboxMessage.objects.filter(user=reviewer, refund_id=refund["id"], title__contains="补充").exists()
+    advance(24 * 8)
+    api.post(f"/refunds/{refund['id']}/urge")
+    assert InboxMessage.objects.filter(user=senior, title__contains="催办").exists()

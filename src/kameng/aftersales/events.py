@@ -29,3 +29,15 @@ STATUS_TITLES = {
 def tell_buyer(refund, body: str, *, sms: bool = False) -> None:
     notify(user=refund.buyer, title=f"{STATUS_TITLES.get(refund.status, '退款进度更新')}（{refund.refund_no}）",
            body=body, refund=refund, sms=sms)
+
+
+def tell_staff(refund, users, title: str, body: str) -> None:
+    """站内信 to the reviewers who must act next."""
+    for user in users:
+        notify(user=user, title=f"{title}（{refund.refund_no}）", body=body, refund=refund)
+
+
+def senior_reviewers(*, excluding_id: int | None = None):
+    from kameng.accounts.models import Role, User
+
+    return User.objects.filter(role=Role.SENIOR_REVIEWER, is_active=True).exclude(id=excluding_id)

@@ -8,6 +8,7 @@ import secrets
 
 from django.db import IntegrityError, transaction
 
+from kameng.accounts.models import User
 from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid
 from kameng.core.money import Money
@@ -17,7 +18,7 @@ from kameng.orders.selectors import order_for_buyer
 
 from . import policies
 from .decisions import approve_now
-from .events import actor_label, refund_event, tell_buyer
+from .events import actor_label, refund_event, senior_reviewers, tell_buyer, tell_staff
 from .evidence import evidence_record
 from .models import MessageKind, Refund, RefundItem, RefundMessage
 from .records import platform_record
@@ -163,6 +164,8 @@ def refund_message(*, user, refund_id, body: str) -> RefundMessage:
             refund.info_due_at = None
             refund.save()
             refund_event(refund=refund, event="buyer_answered", actor=actor_label(user), note=body)
+            asker = refund.messages.filter(kind=MessageKind.INFO_REQUEST).order_by("-id").values_list("author", flat=True)
+            tell_staff(refund, User.objects.filter(id__in=asker[:1]), "买家已补充材料", body)
         else:
             refund_event(refund=refund, event="message", actor=actor_label(user), note=body)
     return message
@@ -180,6 +183,7 @@ def refund_urge(*, user, refund_id) -> Refund:
         refund.urged_at = clock.now()
         refund.save()
         refund_event(refund=refund, event="urged", actor=actor_label(user), note="escalated to the senior queue")
+        tell_staff(refund, senior_reviewers(), "买家催办：已超过审核期限", refund.description)
         tell_buyer(refund, "已超过审核期限，您的申请已升级给高级审核员优先处理。")
     return refund
 
@@ -210,6 +214,7 @@ def refund_appeal(*, user, refund_id, description: str) -> Refund:
             item.hold_for_refund()
             item.save()
         refund_event(refund=refund, event="appealed", actor=actor_label(user), note=description)
+        tell_staff(refund, senior_reviewers(excluding_id=refund.first_decided_by_id), "新的申诉待复核", description)
         tell_buyer(refund, "申诉已提交，将由未参与首次审核的高级审核员作出最终决定。")
     return refund
 
