@@ -330,3 +330,90 @@ def stock_keys(port: int, supplier_token: str, product_id: int, count: int, tag:
             raise RuntimeError(f"stocking keys: {status} {body}")
         done += n
     client.close()
+
+
+# ---- additions for the after-sales benchmarks (refunds_auto.py, staff_queue.py) ---------------------
+
+
+def django_parallel(env: BenchEnv, code: str, payloads: list[dict]) -> list:
+    """`env.django(code, payload)` for each payload, in as many concurrent Django processes; results in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, len(payloads))) as pool:
+        return list(pool.map(lambda payload: env.django(code, payload), payloads))
+
+
+# Many users quickly: one password hash shared by all of them (PBKDF2 costs ~0.5 s a user), rows bulk-inserted,
+# API tokens minted the way `token_issue` stores them (sha256 digest), wallets funded by promotion journals as
+# `SETUP_USERS` does. payload: {"prefix","count","role","password","fund_fen"} -> [{"id","username","token"}].
+SETUP_BULK_USERS = r"""
+import hashlib, secrets
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from kameng.accounts.models import ApiToken, User
+from kameng.core import clock
+from kameng.ledger.services import Accounts, Line, account, journal_post
+
+hashed = make_password(payload["password"])
+users = User.objects.bulk_create([
+    User(username=f"{payload['prefix']}{i}", password=hashed, role=payload["role"], phone="13800000000")
+    for i in range(payload["count"])
+])
+users = list(User.objects.filter(username__startswith=payload["prefix"], role=payload["role"]).order_by("id"))
+tokens = {u.id: secrets.token_urlsafe(32) for u in users}
+ApiToken.objects.bulk_create([
+    ApiToken(user=u, digest=hashlib.sha256(tokens[u.id].encode()).hexdigest(), created_at=clock.real_now())
+    for u in users
+])
+if payload.get("fund_fen"):
+    for u in users:
+        with transaction.atomic():
+            journal_post(reference=f"bench-grant:{u.id}", kind="promotion",
+                         lines=[Line(Accounts.PROMOTIONS, payload["fund_fen"]),
+                                Line(Accounts.wallet(u.id), -payload["fund_fen"])])
+for code in (Accounts.ESCROW, Accounts.COMMISSION):
+    account(code)
+result = [{"id": u.id, "username": u.username, "token": tokens[u.id]} for u in users]
+"""
+
+
+def setup_bulk_users(env: BenchEnv, *, prefix: str, count: int, role: str, password: str, fund_fen: int = 0) -> list[dict]:
+    return env.django(SETUP_BULK_USERS, {"prefix": prefix, "count": count, "role": role, "password": password,
+                                         "fund_fen": fund_fen})
+
+
+def latency_line(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    return (f"p50 {ms(percentile(values, 50))}, p90 {ms(percentile(values, 90))}, p99 {ms(percentile(values, 99))}, "
+            f"max {ms(max(values))} (n={len(values)})")
+
+
+class PageSession:
+    """A browser-like session (httpx, cookies) that logs in through the login form with its CSRF token."""
+
+    def __init__(self, port: int, timeout: float = 60):
+        import httpx
+
+        self.base = f"http://127.0.0.1:{port}"
+        self.client = httpx.Client(base_url=self.base, timeout=timeout, follow_redirects=False,
+                                   headers={"Accept-Language": "zh-hans"})
+
+    def login(self, username: str, password: str) -> None:
+        import re
+
+        page = self.client.get("/login/")
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        if page.status_code != 200 or not match:
+            raise RuntimeError(f"login page: {page.status_code}")
+        answer = self.client.post("/login/", data={"username": username, "password": password,
+                                                   "csrfmiddlewaretoken": match.group(1), "next": ""},
+                                  headers={"Referer": self.base + "/login/"})
+        if answer.status_code != 302 or "sessionid" not in self.client.cookies:
+            raise RuntimeError(f"login {username}: {answer.status_code} {answer.text[:300]}")
+
+    def get(self, path: str):
+        return self.client.get(path)
+
+    def close(self) -> None:
+        self.client.close()
