@@ -66,3 +66,19 @@ def test_racing_requests_for_one_item_open_one_refund(make_user, make_product, f
                                                 description=GOOD))
     assert sum(isinstance(r, Refund) for r in results) == 1
     assert Refund.objects.count() == 1
+
+
+def test_many_buyers_refunded_at_once_all_get_their_answer(make_user, make_product, fund_wallet, racer):
+    """Threads of one process answering refunds together (django-fsm's class-wide refresh toggle raced here)."""
+    product = make_product(kind="topup", delivery_promise_minutes=0, price="10.00")
+    orders = []
+    for _ in range(12):
+        buyer = make_user("buyer")
+        fund_wallet(buyer, 1000)
+        orders.append(order_create(buyer=buyer, product_id=product.id, quantity=1, channel="wallet",
+                                   accept_terms=True, recharge_account="13800138000"))
+    results = racer(len(orders), lambda i: refund_create(buyer=orders[i].buyer, order_no=orders[i].order_no,
+                                                         reason="not_delivered", destination="wallet",
+                                                         description="付款后一直没有到账，订单显示处理中。"))
+    assert all(isinstance(r, Refund) and r.status == "refunded" for r in results), results
+    assert Journal.objects.filter(kind="refund").count() == len(orders)

@@ -12,6 +12,7 @@ from django.db import transaction
 from kameng.accounts.models import Role
 from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid
+from kameng.core.models import reloaded
 from kameng.core.money import InvalidAmount, Money
 from kameng.orders.models import Order
 
@@ -93,8 +94,7 @@ def refund_approve(*, actor, refund_id, amount=None, fee=None, note: str = "") -
         refund.fee_fen = fee_money.fen
         refund.refund_amount_fen = paid_out.fen
         approve_now(refund=refund, order=order, actor=actor, note=note)
-    refund.refresh_from_db()
-    return refund
+    return reloaded(refund)
 
 
 def approve_now(*, refund: Refund, order: Order, actor, note: str) -> None:

@@ -38,7 +38,8 @@ class RejectReason(models.TextChoices):
 
 R = RefundStatus
 OPEN_STATUSES = (R.SUBMITTED, R.AWAITING_BUYER, R.APPROVED, R.REFUNDING, R.APPEALED)
-STAFF_QUEUE_STATUSES = (R.SUBMITTED, R.APPEALED)
+STAFF_QUEUE_STATUSES = (R.SUBMITTED, R.APPEALED)  # waiting on staff: their review deadline runs
+QUEUE_STATUSES = ("submitted", "appealed", "awaiting_buyer")  # what the staff queue lists by default
 
 
 class Refund(ConcurrentTransitionMixin, models.Model):
@@ -75,7 +76,7 @@ class Refund(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["sla_due_at", "id"], condition=models.Q(status__in=["submitted", "appealed"]),
+            models.Index(fields=["sla_due_at", "id"], condition=models.Q(status__in=QUEUE_STATUSES),
                          name="refund_queue_idx"),
             models.Index(fields=["info_due_at"], condition=models.Q(status="awaiting_buyer"), name="refund_info_due_idx"),
             models.Index(fields=["buyer", "-id"], name="refund_buyer_idx"),

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from kameng.accounts.models import User
 from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid
+from kameng.core.models import reloaded
 from kameng.core.money import Money
 from kameng.core.workdays import add_workdays
 from kameng.orders.models import Order, OrderItem
@@ -114,8 +115,7 @@ def refund_create(*, buyer, order_no: str, reason: str, description: str, destin
                 tell_buyer(refund, f"我们已收到您的退款申请，将在 {refund.sla_due_at:%Y-%m-%d %H:%M} 前完成审核。")
     except IntegrityError as exc:  # the one-open-request constraint caught a race
         raise Conflict("an item is already in an open refund request", code="REFUND_ALREADY_OPEN") from exc
-    refund.refresh_from_db()
-    return refund
+    return reloaded(refund)
 
 
 EVIDENCE_STATUSES = ("submitted", "awaiting_buyer", "rejected", "appealed")

@@ -62,7 +62,8 @@ def refund_out(refund, *, staff: bool = False) -> dict:
 
 def queue_row(refund) -> dict:
     return {
-        "id": refund.id, "refund_no": refund.refund_no, "order_no": refund.order.order_no, "status": refund.status,
+        "id": refund.id, "refund_no": refund.refund_no, "status": refund.status,
+        "order_no": getattr(refund, "queue_order_no", None) or refund.order.order_no,
         "reason": refund.reason, "amount": fen_str(refund.amount_fen), "sla_due_at": iso(refund.sla_due_at),
         "overdue": refund.is_overdue(clock.now()), "escalated": refund.escalated,
         "submitted_at": iso(refund.submitted_at),

@@ -15,6 +15,7 @@ from kameng.core import clock
 from kameng.core.deadlines import process_due
 from kameng.core.errors import Forbidden, Invalid
 from kameng.core.idempotency import run_idempotent
+from kameng.core.models import reloaded
 from kameng.core.money import Money
 from kameng.core.worker import run_queued_tasks
 from kameng.inventory import services as inventory
@@ -237,8 +238,7 @@ def sandbox_pay(request, payment_no: str):
     payment = payments.sandbox_pay(user=request.auth, payment_no=payment_no)
     body = {"payment_no": payment.payment_no, "status": payment.status}
     if payment.order_id:
-        order = payment.order
-        order.refresh_from_db()
+        order = reloaded(payment.order)
         body.update(order_no=order.order_no, order_status=order.status)
     return body
 
@@ -251,8 +251,8 @@ class TopupResultIn(Schema):
 def sandbox_topup_result(request, order_no: str, body: TopupResultIn):
     _sandbox_only()
     topup = fulfilment.topup_report(actor=request.auth, order_no=order_no, status=body.status)
-    topup.order.refresh_from_db()
-    return {"order_no": order_no, "topup_status": topup.status, "order_status": topup.order.status}
+    order = reloaded(topup.order)
+    return {"order_no": order_no, "topup_status": topup.status, "order_status": order.status}
 
 
 class AdvanceIn(Schema):

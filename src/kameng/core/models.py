@@ -27,3 +27,13 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+
+def reloaded(instance):
+    """The row as the database has it now, as a new object.
+
+    Use this instead of `refresh_from_db()` on models with a protected FSM field: django-fsm-2 makes
+    such a refresh switch protection off and on for the whole class, which races between threads of
+    one server process (a refund committed, then answered with a 500).
+    """
+    return type(instance)._default_manager.get(pk=instance.pk)

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from kameng.core import clock
 from kameng.core.errors import Invalid
+from kameng.core.models import reloaded
 from kameng.core.money import InvalidAmount, Money
 from kameng.ledger.services import Accounts, Line, journal_post
 
@@ -152,5 +153,4 @@ def sandbox_pay(*, user, payment_no: str) -> Payment:
     if payment.status != PaymentStatus.PENDING:
         raise errors.already_processed()
     notification_receive(sandbox.notification_for(payment_no=payment.payment_no, amount=str(Money(payment.amount_fen))))
-    payment.refresh_from_db()
-    return payment
+    return reloaded(payment)

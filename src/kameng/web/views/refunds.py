@@ -15,6 +15,7 @@ from kameng.aftersales.selectors import refund_for_buyer
 from kameng.api.aftersales import dossier_sections
 from kameng.core import clock
 from kameng.core.errors import DomainError
+from kameng.core.models import reloaded
 from kameng.core.money import Money
 
 from ..access import buyer_required
@@ -134,7 +135,7 @@ def refund_list(request):
 
 
 def _refund_page(request, refund, *, forms=None, status=200):
-    refund.refresh_from_db()
+    refund = reloaded(refund)
     now = clock.now()
     forms = forms or {}
     is_open_for_evidence = refund.status in EVIDENCE_STATUSES

@@ -14,6 +14,7 @@ from kameng.catalog.policies import RefundPolicy
 from kameng.catalog.selectors import product_get
 from kameng.core import clock
 from kameng.core.errors import DomainError
+from kameng.core.models import reloaded
 from kameng.core.money import Money
 
 from ..access import role_required
@@ -112,7 +113,7 @@ def _product_comparison(order) -> list[dict]:
 
 
 def _case_page(request, refund, *, forms=None, status=200):
-    refund.refresh_from_db()
+    refund = reloaded(refund)
     forms = forms or {}
     order = refund.order
     record = with_datetimes(platform_record(order=order))
