@@ -167,3 +167,15 @@ def test_reviewers_are_told_when_the_buyer_answers_urges_or_appeals(bought, api_
     advance(24 * 8)
     api.post(f"/refunds/{refund['id']}/urge")
     assert InboxMessage.objects.filter(user=senior, title__contains="催办").exists()
+
+
+def test_the_staff_queue_pages_by_keyset(bought, api_as, reviewer):
+    api, order = bought(quantity=3, reveal=True)
+    ids = [ask(api, order, "invalid_key", item_ids=[item["id"]]).json()["id"] for item in order["items"]]
+    staff = api_as(reviewer)
+    first = staff.get("/staff/refunds?limit=2").json()
+    rest = staff.get(f"/staff/refunds?limit=2&after={first[-1]['id']}").json()
+    assert [r["id"] for r in first + rest] == ids
+    assert staff.get("/staff/refunds?after=999999999").status_code == 404
+    api.post(f"/refunds/{ids[0]}/withdraw")
+    assert staff.get(f"/staff/refunds?status=awaiting_buyer&after={ids[0]}").status_code == 422

@@ -4,7 +4,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 
 from kameng.accounts.models import Role
 from kameng.catalog.policies import RefundPolicy
-from kameng.core.errors import Forbidden, NotFound
+from kameng.core.errors import Forbidden, Invalid, NotFound
 from kameng.orders.models import Order, OrderItem
 
 from .models import OPEN_STATUSES, QUEUE_STATUSES, Refund, RefundItem
@@ -65,8 +65,13 @@ def refund_for_staff(*, user, refund_id) -> Refund:
     return refund
 
 
-def staff_queue(*, user, statuses: list[str] | None = None, senior_only: bool = False, limit: int = 50, offset: int = 0):
-    """Open refunds, earliest review deadline first (NULL deadlines last)."""
+def staff_queue(*, user, statuses: list[str] | None = None, senior_only: bool = False, limit: int = 50, offset: int = 0,
+                after_id: int | None = None):
+    """Open refunds, earliest review deadline first (NULL deadlines last).
+
+    `after_id` pages by keyset (the rows after that refund in this order): constant time however deep,
+    where an offset walks every row before it.
+    """
     require_staff(user)
     # Only the order number is shown: not the order's snapshot and terms (a kilobyte a row).
     qs = Refund.objects.annotate(queue_order_no=F("order__order_no"))
@@ -77,8 +82,15 @@ def staff_queue(*, user, statuses: list[str] | None = None, senior_only: bool = 
     if senior_only:
         qs = qs.filter(Q(escalated=True) | Q(status="appealed"))
     # Waiting on the buyer, the deadline that runs is the reply window, not the paused review deadline.
-    order = ("info_due_at", "id") if statuses == ["awaiting_buyer"] else ("sla_due_at", "id")
-    return qs.order_by(*order)[offset : offset + limit]
+    key = "info_due_at" if statuses == ["awaiting_buyer"] else "sla_due_at"
+    if after_id is not None:
+        cursor = Refund.objects.filter(id=_int(after_id)).values(key, "id").first()
+        if cursor is None:
+            raise NotFound("no such refund to page after", code="REFUND_NOT_FOUND")
+        if cursor[key] is None:
+            raise Invalid("that refund is not in this queue; page after a row it returned", code="INVALID_CURSOR")
+        qs = qs.filter(Q(**{f"{key}__gt": cursor[key]}) | Q(**{key: cursor[key], "id__gt": cursor["id"]}))
+    return qs.order_by(key, "id")[offset : offset + limit]
 
 
 def _int(value) -> int:

@@ -192,10 +192,11 @@ def refund_dossier(request, refund_id: str):
 
 
 @api.get("/staff/refunds", tags=["staff"])
-def staff_refunds(request, status: str | None = None, queue: str | None = None, limit: int = 50, offset: int = 0):
+def staff_refunds(request, status: str | None = None, queue: str | None = None, limit: int = 50, offset: int = 0,
+                  after: int | None = None):
     statuses = [s for s in status.split(",") if s] if status else None
     rows = staff_queue(user=request.auth, statuses=statuses, senior_only=queue == "senior",
-                       limit=max(1, min(limit, 200)), offset=max(0, offset))
+                       limit=max(1, min(limit, 200)), offset=max(0, min(offset, 10**6)), after_id=after)
     return [queue_row(r) for r in rows]
 
 
