@@ -37,7 +37,7 @@ def cmd_createuser(args) -> int:
 def cmd_serve(args) -> int:
     from kameng.server import serve
 
-    serve(host=args.host, port=args.port, workers=args.workers, with_worker=not args.no_worker)
+    serve(host=args.host, port=args.port, workers=args.workers, with_worker=not args.no_worker, threads=args.threads)
     return 0
 
 
@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8000)
         p.add_argument("--workers", type=int, default=None, help="server processes (default: 2 per core, at most 4)")
+        p.add_argument("--threads", type=int, default=None, help="threads per server process (default 8)")
         p.add_argument("--no-worker", action="store_true", help="do not run background jobs in-process")
         p.set_defaults(func=func)
 

@@ -26,7 +26,7 @@ class KamengServer(BaseApplication):
         return application
 
 
-def serve(*, host: str, port: int, workers: int | None, with_worker: bool) -> None:
+def serve(*, host: str, port: int, workers: int | None, with_worker: bool, threads: int | None = None) -> None:
     from django.conf import settings
     from django.core.management import call_command
 
@@ -36,7 +36,7 @@ def serve(*, host: str, port: int, workers: int | None, with_worker: bool) -> No
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers or (2 if sqlite else min(4, 2 * (os.cpu_count() or 1))),
         "worker_class": "gthread",
-        "threads": 8,
+        "threads": threads or int(os.environ.get("KAMENG_SERVE_THREADS", "8")),
         "timeout": 60,
         "graceful_timeout": 10,
         "accesslog": os.environ.get("KAMENG_ACCESS_LOG", "-") or None,  # empty: no access log
