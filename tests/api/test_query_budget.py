@@ -4,7 +4,7 @@ before it shows up in bench/purchase_throughput.py. (Counts, not timings: these 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-BUDGET = 32  # measured 29 on PostgreSQL on 2026-11-22 (was 56 before the clock pin and account cache)
+BUDGET = 30  # measured 27 on PostgreSQL on 2026-11-22 (was 56 before the clock pin and account cache)
 
 
 def test_a_wallet_purchase_stays_within_its_query_budget(api_as, buyer, make_product, fund_wallet):

@@ -108,9 +108,11 @@ def order_create(
             raise Conflict("not enough stock for this quantity", code="OUT_OF_STOCK")
         items = OrderItem.objects.bulk_create([OrderItem(order=order, position=i) for i in range(1, quantity + 1)])
         order_event(order=order, event="created", actor=actor_label(buyer), note=f"terms accepted at {now.isoformat()}")
-        payment = payments.payment_create(payer=buyer, channel=channel, amount=amount, order=order)
         if channel == Channel.WALLET:
-            payments.payment_capture(payment=payment, trade_no=f"WALLET-{payment.payment_no}", order=order, items=items)
+            payment = payments.wallet_payment_create(payer=buyer, amount=amount, order=order)
+            payments.payment_capture(payment=payment, order=order, items=items)
+        else:
+            payment = payments.payment_create(payer=buyer, channel=channel, amount=amount, order=order)
     order.created_items = items  # the answer needs them; spare a query
     order.created_payment = payment
     return order

@@ -38,6 +38,17 @@ def payment_create(*, payer, channel: str, amount: Money, order=None, purpose=Pa
     )
 
 
+def wallet_payment_create(*, payer, amount: Money, order) -> Payment:
+    """A wallet payment is taken the moment it exists (the balance was checked under the wallet's lock)."""
+    now = clock.now()
+    payment_no = new_payment_no()
+    return Payment.objects.create(
+        payment_no=payment_no, purpose=PaymentPurpose.ORDER, order=order, payer=payer, channel="wallet",
+        amount_fen=amount.fen, created_at=now, status=PaymentStatus.SUCCEEDED, trade_no=f"WALLET-{payment_no}",
+        paid_at=now,
+    )
+
+
 def _log(fields: dict, outcome: str) -> None:
     safe = {k: str(v)[:128] for k, v in fields.items() if k in sandbox.FIELDS}
     PaymentNotification.objects.create(
@@ -102,14 +113,14 @@ def notification_receive(fields: dict) -> Payment:
     return payment
 
 
-def payment_capture(*, payment: Payment, trade_no: str, order=None, items=None) -> None:
+def payment_capture(*, payment: Payment, trade_no: str = "", order=None, items=None) -> None:
     """Money has arrived (the payment row is locked by the caller): book it and fulfil.
 
     `order` is the order row already locked by the caller (a wallet purchase); otherwise it is locked here.
     """
-    now = clock.now()
-    payment.succeed(trade_no=trade_no, at=now)
-    payment.save(update_fields=["status", "trade_no", "paid_at"])
+    if payment.status == PaymentStatus.PENDING:  # a wallet payment is created already taken
+        payment.succeed(trade_no=trade_no, at=clock.now())
+        payment.save(update_fields=["status", "trade_no", "paid_at"])
     credit = Accounts.wallet(payment.payer_id) if payment.purpose == PaymentPurpose.RECHARGE else Accounts.ESCROW
     debit = Accounts.wallet(payment.payer_id) if payment.channel == "wallet" else Accounts.clearing(payment.channel)
     journal_post(
