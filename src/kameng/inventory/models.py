@@ -37,13 +37,16 @@ class CardSecret(models.Model):
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="secrets")
     ciphertext = models.BinaryField()
     # HMAC-SHA256 of the secret under the platform's fingerprint key: one key, one row, platform-wide.
-    fingerprint = models.CharField(max_length=64, unique=True)
+    # (A constraint, not unique=True: on PostgreSQL that would add a LIKE index no query uses, and a
+    # million-key import pays for every index.)
+    fingerprint = models.CharField(max_length=64)
     status = models.CharField(max_length=10, choices=SecretStatus.choices, default=SecretStatus.AVAILABLE)
     reserved_order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField()
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["fingerprint"], name="secret_fingerprint_unique")]
         indexes = [
             models.Index(fields=["product", "id"], condition=models.Q(status="available"), name="secret_available_idx"),
             models.Index(fields=["reserved_order"], condition=models.Q(status="reserved"), name="secret_reserved_idx"),
