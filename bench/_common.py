@@ -75,6 +75,16 @@ def machine_line(info: dict) -> str:
             f"PostgreSQL {info['postgres']} · Python {info['python']}")
 
 
+def report(title: str, *, lines: list[str], errors: list[str], info: dict, record_it: bool) -> None:
+    """Print a benchmark's summary and the first server errors; with --record, append it to RESULTS.md."""
+    summary = "\n".join(lines)
+    print(summary)
+    for line in errors[:20]:
+        print("server:", line, file=sys.stderr)
+    if record_it:
+        record(title, "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]), info, summary)
+
+
 def record(title: str, command: str, info: dict, body: str) -> None:
     text = f"\n### {title}\n\n- machine: {machine_line(info)}\n- command: `{command}`\n\n{body.rstrip()}\n"
     with RESULTS.open("a", encoding="utf-8") as handle:

@@ -14,8 +14,20 @@ import threading
 import time
 from collections import Counter
 
-from _common import (BenchEnv, Http, add_common_args, log, login, login_all, machine_info, ms, percentile, record,
-                     setup_users, stock_keys)
+from _common import (
+    BenchEnv,
+    Http,
+    add_common_args,
+    log,
+    login,
+    login_all,
+    machine_info,
+    ms,
+    percentile,
+    report,
+    setup_users,
+    stock_keys,
+)
 
 PASSWORD = "bench-pass-123"
 
@@ -142,12 +154,7 @@ def main(argv=None) -> int:
         "",
         *[f"- [{'x' if ok else ' '}] {name}" for name, ok in checks.items()],
     ]
-    summary = "\n".join(lines)
-    print(summary)
-    for line in errors[:10]:
-        print("server:", line)
-    if args.record:
-        record("flash_sale", "python bench/flash_sale.py " + " ".join(argv or sys.argv[1:]), info, summary)
+    report("flash_sale", lines=lines, errors=errors, info=info, record_it=args.record)
     return 0 if all(checks.values()) else 1
 
 

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from _common import KAMENG, BenchEnv, add_common_args, log, machine_info, record, setup_users
+from _common import KAMENG, BenchEnv, add_common_args, log, machine_info, report, setup_users
 
 TIME_TARGET = 60.0
 MEM_TARGET_MB = 500.0
@@ -77,7 +77,7 @@ def run_measured(env: BenchEnv, args: list[str], timeout: float) -> dict:
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        raise RuntimeError(f"import took longer than {timeout} s")
+        raise RuntimeError(f"import took longer than {timeout} s") from None
     finally:
         stop.set()
     elapsed = time.perf_counter() - t0
@@ -144,10 +144,7 @@ def main(argv=None) -> int:
         "",
         *[f"- [{'x' if ok else ' '}] {name}" for name, ok in checks.items()],
     ]
-    summary = "\n".join(lines)
-    print(summary)
-    if args.record:
-        record("import_keys", "python bench/import_keys.py " + " ".join(argv or sys.argv[1:]), info, summary)
+    report("import_keys", lines=lines, errors=[], info=info, record_it=args.record)
     return 0 if all(checks.values()) else 1
 
 

@@ -18,8 +18,20 @@ import threading
 import time
 from collections import Counter
 
-from _common import (BenchEnv, Http, add_common_args, log, login, login_all, machine_info, ms, percentile, record,
-                     setup_users, stock_keys)
+from _common import (
+    BenchEnv,
+    Http,
+    add_common_args,
+    log,
+    login,
+    login_all,
+    machine_info,
+    ms,
+    percentile,
+    report,
+    setup_users,
+    stock_keys,
+)
 
 PASSWORD = "bench-pass-123"
 PRICE_FEN = 100
@@ -289,13 +301,7 @@ def main(argv=None) -> int:
         f"HTTP / baseline throughput ratio: **{ratio:.2f}** (target >= 0.30: {'met' if ratio >= 0.3 else 'MISSED'})",
         f"delivered orders per product {delivered}; keys issued twice: {double}; server error lines during the run: {len(errors)}",
     ]
-    summary = "\n".join(lines)
-    print(summary)
-    for line in errors[:10]:
-        print("server:", line)
-    if args.record:
-        record("purchase_throughput", "python bench/purchase_throughput.py " + " ".join(argv or sys.argv[1:]), info,
-               summary)
+    report("purchase_throughput", lines=lines, errors=errors, info=info, record_it=args.record)
     return 0 if ratio >= 0.3 and not double else 1
 
 

@@ -33,7 +33,7 @@ from _common import (  # noqa: E402
     latency_line,
     log,
     machine_info,
-    record,
+    report,
     setup_bulk_users,
 )
 
@@ -228,12 +228,7 @@ def main() -> int:
         (not errors, "no server errors"),
     ]
     lines += [f"- [{'x' if good else ' '}] {text}" for good, text in checks]
-    summary = "\n".join(lines)
-    print(summary)
-    if errors:
-        print("\n".join(errors[:20]), file=sys.stderr)
-    if args.record:
-        record("refunds_auto", "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]), info, summary)
+    report("refunds_auto", lines=lines, errors=errors, info=info, record_it=args.record)
     return 0 if all(good for good, _ in checks) else 1
 
 

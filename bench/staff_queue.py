@@ -34,7 +34,7 @@ from _common import (  # noqa: E402
     log,
     machine_info,
     percentile,
-    record,
+    report,
     setup_bulk_users,
 )
 
@@ -250,12 +250,7 @@ def main() -> int:
     lines.append("")
     for plan in plans:
         lines += [f"{plan['label']}:", "", "```", plan["sql"], "", plan["plan"], "```", ""]
-    summary = "\n".join(lines)
-    print(summary)
-    if errors:
-        print("\n".join(errors[:20]), file=sys.stderr)
-    if args.record:
-        record("staff_queue", "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]), info, summary)
+    report("staff_queue", lines=lines, errors=errors, info=info, record_it=args.record)
     return 0 if all(good for good, _ in checks) else 1
 
 

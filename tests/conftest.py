@@ -114,6 +114,16 @@ def admin(make_user):
 
 
 @pytest.fixture
+def reviewer(make_user):
+    return make_user("reviewer")
+
+
+@pytest.fixture
+def senior(make_user):
+    return make_user("senior_reviewer")
+
+
+@pytest.fixture
 def make_product(supplier):
     def make(kind="card", price="10.00", face_value="10.00", keys=0, owner=None, **extra):
         product = product_create(

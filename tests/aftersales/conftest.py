@@ -6,16 +6,6 @@ GOOD = "在王者荣耀兑换页面输入卡密后提示“该卡密已被使用
 
 
 @pytest.fixture
-def reviewer(make_user):
-    return make_user("reviewer")
-
-
-@pytest.fixture
-def senior(make_user):
-    return make_user("senior_reviewer")
-
-
-@pytest.fixture
 def bought(api_as, buyer, make_product, fund_wallet):
     """A buyer's delivered order: bought(quantity, channel, **product options) → (api, order json)."""
 

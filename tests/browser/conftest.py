@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
@@ -35,11 +36,10 @@ def browser():
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture
-def page(browser, live_server, transactional_db):
-    """A fresh browser profile per test, Chinese like most buyers; fails the test on CSP violations
-    and script errors."""
-    context = browser.new_context(locale="zh-CN", base_url=live_server.url)
+@contextmanager
+def watched_page(browser, base_url):
+    """A fresh browser profile, Chinese like most buyers; fails the test on CSP violations and script errors."""
+    context = browser.new_context(locale="zh-CN", base_url=base_url)
     context.set_default_timeout(10_000)
     page = context.new_page()
     problems = []
@@ -48,6 +48,19 @@ def page(browser, live_server, transactional_db):
     yield page
     context.close()
     assert not problems, problems
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db):
+    with watched_page(browser, live_server.url) as watched:
+        yield watched
+
+
+@pytest.fixture
+def staff_page(browser, live_server):
+    """A second browser (a reviewer beside the buyer)."""
+    with watched_page(browser, live_server.url) as watched:
+        yield watched
 
 
 @pytest.fixture

@@ -36,19 +36,6 @@ def screenshot_png(tmp_path):
     return path
 
 
-@pytest.fixture
-def staff_page(browser, live_server):
-    context = browser.new_context(locale="zh-CN", base_url=live_server.url)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    problems = []
-    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    yield page
-    context.close()
-    assert not problems, problems
-
-
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 def test_refund_from_request_to_refunded(page, staff_page, login, screenshot, buyer, make_user, revealed_order,
                                          screenshot_png):

@@ -31,16 +31,6 @@ def upload(name="screen.png", data=None, content_type="image/png"):
 
 
 @pytest.fixture
-def reviewer(make_user):
-    return make_user("reviewer")
-
-
-@pytest.fixture
-def senior(make_user):
-    return make_user("senior_reviewer")
-
-
-@pytest.fixture
 def order(buyer, make_product, fund_wallet):
     """A buyer's delivered wallet order of two keys; `order(reveal=True)` has them revealed."""
 
