@@ -53,3 +53,14 @@ def test_an_oversized_body_is_413(api_as, supplier, make_product, settings):
     product = make_product()
     response = api_as(supplier).post(f"/admin/products/{product.id}/keys", {"keys": ["K" * 100] * 50})
     assert response.status_code == 413 and response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_error_messages_are_chinese_by_default_and_english_on_request(api_as, buyer):
+    api = api_as(buyer)
+    body = {"product_id": 999999, "quantity": 1, "channel": "wallet", "accept_terms": True}
+    chinese = api.post("/orders", body).json()["error"]
+    assert chinese["code"] == "PRODUCT_NOT_FOUND" and chinese["message"] == "商品不存在。"
+    english = api.post("/orders", body, headers={"Accept-Language": "en"}).json()["error"]
+    assert english["message"] == "No such product."
+    specific = api.post("/orders", {**body, "quantity": 500}).json()["error"]
+    assert specific["message"] == "数量无效。" and "at most" in specific["detail"]

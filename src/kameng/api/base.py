@@ -9,6 +9,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from kameng.accounts.services import token_user
+from kameng.core.error_texts import text_for
 from kameng.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,11 @@ api = NinjaAPI(
 
 
 def error(request, status: int, code: str, message: str, details=None):
-    body = {"error": {"code": code, "message": message}}
+    """The contract's error body, in the request's language (Chinese unless asked otherwise)."""
+    text = text_for(code, message)
+    body = {"error": {"code": code, "message": text}}
+    if text != message:
+        body["error"]["detail"] = message  # the service's specific words (amounts, limits)
     if details is not None:
         body["error"]["details"] = details
     return api.create_response(request, body, status=status)

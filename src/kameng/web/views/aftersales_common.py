@@ -27,39 +27,12 @@ def one_language(text: str) -> str:
     return match.group(2) if _lang() == "en" else match.group(1)
 
 
-def _texts() -> dict[str, str]:
-    return {
-        "DESCRIPTION_TOO_VAGUE": _("描述过于笼统，请具体说明：发生了什么、在哪里使用、看到的提示或错误信息、发生时间。"),
-        "DESCRIPTION_TOO_LONG": _("描述最多 4000 字。"),
-        "ITEMS_NOT_REFUNDABLE": _("所选商品中有的现在不能申请退款（已退款、已在处理中或不存在）。"),
-        "REFUND_ALREADY_OPEN": _("所选商品已有处理中的退款申请。"),
-        "INVALID_REASON": _("请选择一个可申请的退款原因。"),
-        "INVALID_DESTINATION": _("请选择退款去向。"),
-        "INVALID_MESSAGE": _("留言不能为空，最多 4000 字。"),
-        "REFUND_CLOSED": _("该退款申请已结束，不能再留言或补充证据。"),
-        "URGE_NOT_ALLOWED": _("审核期限尚未到期，到期仍未处理时才可催办。"),
-        "ALREADY_URGED": _("已经催办过，申请已升级给高级审核员。"),
-        "APPEAL_NOT_ALLOWED": _("只有被驳回的申请可以申诉。"),
-        "APPEAL_WINDOW_CLOSED": _("申诉期限已过。"),
-        "WITHDRAW_NOT_ALLOWED": _("当前状态不能撤回。"),
-        "UNSUPPORTED_FILE_TYPE": _("不支持该文件类型：请上传 PNG、JPEG、WebP、MP4、PDF 或纯文本。"),
-        "FILE_TOO_LARGE": _("文件过大：图片最大 10 MB，PDF 最大 20 MB，视频最大 50 MB。"),
-        "EMPTY_FILE": _("文件是空的。"),
-        "SENIOR_REVIEWER_REQUIRED": _("申诉须由高级审核员处理。"),
-        "SAME_REVIEWER": _("作出首次决定的审核员不能处理该申诉，请交给其他高级审核员。"),
-        "INVALID_STATE": _("该申请当前状态不能进行此操作（可能已被其他审核员处理）。"),
-        "OWN_ORDER": _("不能审核自己订单的退款申请。"),
-        "NOTE_TOO_LONG": _("备注最多 4000 字。"),
-        "NOTE_REQUIRED": _("驳回时请向买家说明理由。"),
-        "INVALID_REASON_CODE": _("请选择驳回理由。"),
-        "INVALID_AMOUNT": _("金额无效：退款金额须大于 0，且退款金额加手续费不超过申请金额。"),
-    }
-
-
 def refund_error_text(exc: DomainError) -> str:
     if exc.code == "REASON_NOT_ELIGIBLE":
         return _("该原因当前不能申请：%(why)s") % {"why": one_language(exc.message)}
-    return _texts().get(exc.code) or error_text(exc)
+    if exc.code == "DESCRIPTION_TOO_VAGUE":
+        return _("描述过于笼统，请具体说明：发生了什么、在哪里使用、看到的提示或错误信息、发生时间。")
+    return error_text(exc)
 
 
 def event_labels() -> dict[str, str]:

@@ -1,0 +1,98 @@
+"""What each error code says to a person, in Chinese (the default) and English.
+
+Services raise errors with a code and a specific English message; the API and the pages answer in
+the request's language with the sentence here, and keep the service's specific text as `detail`.
+Codes whose service message is already specific and bilingual (eligibility, vague descriptions)
+are not listed: their own message is shown.
+"""
+
+from django.utils import translation
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "ALREADY_PROCESSED": ("该支付已处理，本次未做任何更改。", "This payment or refund was already processed; nothing changed."),
+    "ALREADY_URGED": ("已经催办过，申请已升级给高级审核员。", "Already urged: the refund is with a senior reviewer."),
+    "AMOUNT_MISMATCH": ("通知金额与支付金额不符，已拒绝。", "The notified amount differs from the payment's; refused."),
+    "APPEAL_NOT_ALLOWED": ("只有被驳回的申请可以申诉。", "Only a rejected refund can be appealed."),
+    "APPEAL_WINDOW_CLOSED": ("申诉期限已过。", "The appeal window has closed."),
+    "BAD_REQUEST": ("请求无效。", "The request is not valid."),
+    "BAD_SIGNATURE": ("签名校验失败，已拒绝。", "The signature does not verify; refused."),
+    "DESCRIPTION_TOO_LONG": ("描述最多 4000 字。", "A description is at most 4000 characters."),
+    "DUPLICATE_KEY": ("该内容已在平台发放或入库，不能重复使用。", "This content was already stocked or delivered on the platform."),
+    "EMPTY_FILE": ("文件是空的。", "The file is empty."),
+    "FILE_TOO_LARGE": ("文件过大：图片最大 10 MB，PDF 最大 20 MB，视频最大 50 MB。", "File too large: images 10 MB, PDF 20 MB, video 50 MB at most."),
+    "FORBIDDEN": ("无权进行此操作。", "You may not do this."),
+    "IDEMPOTENCY_KEY_REUSED": ("该 Idempotency-Key 已用于另一个请求。", "This Idempotency-Key was used with a different request."),
+    "IMPORT_NOT_FOUND": ("导入记录不存在。", "No such import."),
+    "INSUFFICIENT_BALANCE": ("钱包余额不足。", "The wallet balance is too low."),
+    "INVALID_AMOUNT": ("金额无效：须为两位小数的字符串；退款金额须大于 0，且退款金额加手续费不超过申请金额。", "Invalid amount: a decimal string; a refund above 0, and refund plus fee at most the amount asked."),
+    "INVALID_CHANNEL": ("请选择有效的支付方式。", "Choose a valid payment channel."),
+    "INVALID_CREDENTIALS": ("用户名或密码错误。", "Wrong username or password."),
+    "INVALID_CURSOR": ("翻页位置无效。", "That paging cursor is not in this queue."),
+    "INVALID_DELIVERY_PROMISE": ("承诺发货时间无效。", "The promised delivery time is not valid."),
+    "INVALID_DESTINATION": ("请选择退款去向。", "Choose where the refund goes."),
+    "INVALID_IDEMPOTENCY_KEY": ("Idempotency-Key 无效。", "The Idempotency-Key is not valid."),
+    "INVALID_ITEM_IDS": ("商品编号列表无效。", "item_ids is a list of item ids."),
+    "INVALID_JSON": ("请求体不是有效的 JSON。", "The body is not JSON."),
+    "INVALID_KEYS": ("卡密列表无效：不能为空、不能含控制字符、每条不超过 512 字符；未导入任何内容。",
+                     "The key list is malformed (empty, control characters or over 512 characters); nothing was imported."),
+    "INVALID_KIND": ("商品类型无效。", "The product kind is not valid."),
+    "INVALID_MESSAGE": ("留言不能为空，最多 4000 字。", "A message is 1 to 4000 characters."),
+    "INVALID_NAME": ("商品名称无效。", "The product name is not valid."),
+    "INVALID_NOTIFICATION": ("支付通知无效，已拒绝。", "The payment notification is not valid; refused."),
+    "INVALID_PASSWORD": ("密码至少 6 位。", "A password has at least 6 characters."),
+    "INVALID_PHONE": ("手机号无效。", "The phone number is not valid."),
+    "INVALID_QUANTITY": ("数量无效。", "The quantity is not valid."),
+    "INVALID_REASON": ("请选择一个可申请的退款原因。", "Choose a refund reason you may apply for."),
+    "INVALID_REASON_CODE": ("请选择驳回理由。", "Choose a rejection reason."),
+    "INVALID_RECHARGE_ACCOUNT": ("直充商品需要填写充值账号。", "A top-up needs the account to recharge."),
+    "INVALID_REFUND_POLICY": ("退款规则无效。", "The refund policy is not valid."),
+    "INVALID_ROLE": ("角色无效。", "The role is not valid."),
+    "INVALID_STATE": ("该申请当前状态不能进行此操作（可能已被其他审核员处理）。", "The refund's state does not allow this (another reviewer may have acted)."),
+    "INVALID_STATUS": ("状态值无效。", "The status is not valid."),
+    "INVALID_USERNAME": ("用户名无效。", "The username is not valid."),
+    "ITEMS_NOT_REFUNDABLE": ("所选商品中有的现在不能申请退款（已退款、已在处理中或不存在）。", "Some chosen items cannot be refunded now (refunded, in a request, or unknown)."),
+    "MESSAGE_NOT_FOUND": ("消息不存在。", "No such message."),
+    "NOT_DELIVERED": ("订单尚未发货，暂无可查看的卡密。", "Nothing delivered to reveal yet."),
+    "NOT_FOUND": ("不存在。", "Not found."),
+    "NOT_MANUAL": ("该商品自动发货，无需人工发货。", "This product is delivered automatically."),
+    "NOTE_REQUIRED": ("驳回时请向买家说明理由。", "Explain the rejection to the buyer."),
+    "NOTE_TOO_LONG": ("备注最多 4000 字。", "A note is at most 4000 characters."),
+    "NOTHING_TO_REVEAL": ("没有可查看的卡密（直充商品无卡密）。", "These items carry no key to reveal."),
+    "NO_TOPUP": ("该订单没有进行中的直充。", "This order has no top-up in progress."),
+    "ORDER_NOT_AWAITING_DELIVERY": ("该订单当前不在待发货状态。", "The order is not awaiting delivery."),
+    "ORDER_NOT_FOUND": ("订单不存在。", "No such order."),
+    "OUT_OF_STOCK": ("库存不足。", "Not enough stock for this quantity."),
+    "OWN_ORDER": ("不能审核自己订单的退款申请。", "You cannot decide a refund on your own order."),
+    "PAYLOAD_TOO_LARGE": ("请求体过大。", "The request body is too large."),
+    "PAYMENT_NOT_FOUND": ("支付不存在。", "No such payment."),
+    "PRODUCT_NOT_FOUND": ("商品不存在。", "No such product."),
+    "PRODUCT_NOT_STOCKED": ("只有卡密和兑换链接类（非人工发货）商品可以导入库存。", "Only card and link products sold from stock take keys."),
+    "REFUND_ALREADY_OPEN": ("所选商品已有处理中的退款申请。", "An item is already in an open refund request."),
+    "REFUND_CLOSED": ("该退款申请已结束，不能再留言或补充证据。", "This refund is closed: no more messages or evidence."),
+    "REFUND_EXCEEDS_PAID": ("退款金额不能超过实付金额。", "This would refund more than was paid."),
+    "REFUND_NOT_FOUND": ("退款申请不存在。", "No such refund."),
+    "ROLE_FORBIDDEN": ("当前账号角色无权进行此操作。", "Your role may not do this."),
+    "SAME_REVIEWER": ("作出首次决定的审核员不能处理该申诉，请交给其他高级审核员。", "The reviewer of the first decision cannot decide its appeal; pass it to another senior reviewer."),
+    "SENIOR_REVIEWER_REQUIRED": ("申诉须由高级审核员处理。", "An appeal is decided by a senior reviewer."),
+    "STALE_NOTIFICATION": ("通知已过期或时间无法识别。", "The notification is stale or its time is unreadable."),
+    "STOCK_CONTENTION": ("库存变动，请重试。", "Stock changed while reserving; try again."),
+    "SUPPLIER_NOT_FOUND": ("供货商不存在。", "No such supplier."),
+    "TERMS_NOT_ACCEPTED": ("请先确认：数字商品不适用七日无理由退货。", "Confirm that digital goods are excluded from 7-day no-reason returns."),
+    "TOO_MANY_KEYS": ("单次最多导入 10000 条，请用 kameng import-keys 导入文件。", "Too many keys for one request; use kameng import-keys."),
+    "TOPUP_FINISHED": ("该直充已有结果。", "The top-up already has a result."),
+    "UNAUTHENTICATED": ("请先登录（Authorization: Bearer <token>）。", "Send Authorization: Bearer <token> (POST /api/v1/auth/token)."),
+    "UNSUPPORTED_FILE_TYPE": ("不支持该文件类型：请上传 PNG、JPEG、WebP、MP4、PDF 或纯文本。", "Unsupported file: upload PNG, JPEG, WebP, MP4, PDF or plain text."),
+    "UNSUPPORTED_STATUS": ("不支持的通知状态。", "Unsupported notification status."),
+    "URGE_NOT_ALLOWED": ("审核期限尚未到期，到期仍未处理时才可催办。", "You can urge once the review deadline has passed without a decision."),
+    "USERNAME_TAKEN": ("用户名已被使用。", "This username is taken."),
+    "VALIDATION_ERROR": ("请求字段不符合要求。", "The request does not match the expected fields."),
+    "WITHDRAW_NOT_ALLOWED": ("当前状态不能撤回。", "A refund in this state cannot be withdrawn."),
+}
+
+
+def text_for(code: str, fallback: str) -> str:
+    """The sentence for `code` in the active language; the service's own message when there is none."""
+    pair = TEXTS.get(code)
+    if pair is None:
+        return fallback
+    return pair[1] if (translation.get_language() or "").startswith("en") else pair[0]
