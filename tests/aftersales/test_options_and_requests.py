@@ -26,6 +26,10 @@ def test_after_a_reveal_personal_reasons_are_closed_with_the_reason(bought):
     api, order = bought(reveal=True)
     options = reasons(api, order)
     assert not options["changed_mind"]["eligible"] and "查看" in options["changed_mind"]["why"]
+    assert "revealed" not in options["changed_mind"]["why"]  # one language at a time
+    english = api.get(f"/orders/{order['order_no']}/refund-options", headers={"Accept-Language": "en"}).json()
+    why = {r["code"]: r["why"] for r in english["reasons"]}["changed_mind"]
+    assert "revealed" in why and "查看" not in why
     response = ask(api, order, "changed_mind", "买错了游戏区服，想换另一个区的点卡，还没有使用。")
     assert response.status_code == 409 and response.json()["error"]["code"] == "REASON_NOT_ELIGIBLE"
     assert Refund.objects.count() == 0

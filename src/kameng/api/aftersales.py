@@ -9,6 +9,7 @@ from kameng.aftersales.dossier import dossier_build
 from kameng.aftersales.records import platform_record
 from kameng.aftersales.selectors import refund_for_buyer, refund_for_staff, staff_queue
 from kameng.core import clock
+from kameng.core.error_texts import one_language
 from kameng.core.errors import Invalid
 from kameng.core.idempotency import run_idempotent
 from kameng.core.money import fen_str
@@ -85,7 +86,7 @@ def refund_options(request, order_no: str):
         "order_no": result["order"].order_no,
         "reasons": [
             {"code": o.code, "eligible": o.eligible, "fee_rate": f"{o.fee_rate:.2f}", "needs_evidence": o.needs_evidence,
-             "automatic": o.automatic, "why": o.why, "deadline": iso(o.deadline)}
+             "automatic": o.automatic, "why": one_language(o.why), "deadline": iso(o.deadline)}
             for o in result["options"]
         ],
         "item_ids": [i.id for i in result["items"]],

@@ -9,7 +9,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from kameng.accounts.services import token_user
-from kameng.core.error_texts import text_for
+from kameng.core.error_texts import one_language, text_for
 from kameng.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ api = NinjaAPI(
 
 def error(request, status: int, code: str, message: str, details=None):
     """The contract's error body, in the request's language (Chinese unless asked otherwise)."""
-    text = text_for(code, message)
+    text = text_for(code, one_language(message))
     body = {"error": {"code": code, "message": text}}
     if text != message:
         body["error"]["detail"] = message  # the service's specific words (amounts, limits)

@@ -6,6 +6,8 @@ Codes whose service message is already specific and bilingual (eligibility, vagu
 are not listed: their own message is shown.
 """
 
+import re
+
 from django.utils import translation
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -95,4 +97,19 @@ def text_for(code: str, fallback: str) -> str:
     pair = TEXTS.get(code)
     if pair is None:
         return fallback
-    return pair[1] if (translation.get_language() or "").startswith("en") else pair[0]
+    return pair[1] if is_english() else pair[0]
+
+
+def is_english() -> bool:
+    return (translation.get_language() or "").startswith("en")
+
+
+_BILINGUAL = re.compile(r"^(.*[。）)”])\s*([A-Za-z].*)$", re.S)
+
+
+def one_language(text: str) -> str:
+    """Policy sentences speak both languages at once ("中文。English."): keep the reader's one."""
+    match = _BILINGUAL.match(text or "")
+    if not match:
+        return text or ""
+    return match.group(2) if is_english() else match.group(1)

@@ -1,6 +1,5 @@
 """Shared by the buyer's and the staff's after-sales pages: messages, labels, evidence download."""
 
-import re
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -11,20 +10,10 @@ from django.utils.translation import gettext as _
 
 from kameng.aftersales.evidence import evidence_open
 from kameng.aftersales.models import Reason, RefundStatus, RejectReason
+from kameng.core.error_texts import one_language
 from kameng.core.errors import DomainError
 
 from ..errors import error_text, not_found_as_404
-from .shop import _lang
-
-_BILINGUAL = re.compile(r"^(.*[。）)”])\s*([A-Za-z].*)$", re.S)
-
-
-def one_language(text: str) -> str:
-    """The policies speak both languages in one sentence ("中文。English."): show the page's one."""
-    match = _BILINGUAL.match(text or "")
-    if not match:
-        return text or ""
-    return match.group(2) if _lang() == "en" else match.group(1)
 
 
 def refund_error_text(exc: DomainError) -> str:
