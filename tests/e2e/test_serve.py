@@ -121,3 +121,42 @@ def test_keys_are_not_stored_in_plaintext(server):
     db = Path(server["data"]) / "kameng.sqlite3"
     dump = subprocess.run(["sqlite3", str(db), ".dump inventory_cardsecret"], capture_output=True).stdout
     assert b"E2E-KEY-" not in dump
+
+
+def test_kameng_worker_alone_expires_unpaid_orders(tmp_path):
+    """`kameng worker` (for multi-process deployments) processes deadlines with no server running."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(KAMENG_DATA_DIR=str(tmp_path), KAMENG_SANDBOX="1", DJANGO_SETTINGS_MODULE="kameng.settings")
+
+    def shell(code: str) -> str:
+        done = subprocess.run([KAMENG, "manage", "shell", "-c", code], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()[-1]  # the shell may announce its auto-imports first
+
+    subprocess.run([KAMENG, "migrate", "-v", "0"], env=env, check=True, timeout=120)
+    order_no = shell(
+        "from kameng.accounts.services import user_create\n"
+        "from kameng.catalog.services import product_create\n"
+        "from kameng.inventory.services import keys_import_list\n"
+        "from kameng.orders.services import order_create\n"
+        "from kameng.core.models import TestClock\n"
+        "s = user_create(username='s', password='pw123456', role='supplier')\n"
+        "b = user_create(username='b', password='pw123456', role='buyer')\n"
+        "p = product_create(actor=s, name='x', kind='link', price='1.00', face_value='1.00')\n"
+        "keys_import_list(actor=s, product_id=p.id, keys=['EXPIRE-LINK-1'])\n"
+        "o = order_create(buyer=b, product_id=p.id, quantity=1, channel='bank', accept_terms=True)\n"
+        "TestClock.objects.update_or_create(id=1, defaults={'offset_seconds': 3600})\n"
+        "print(o.order_no)"
+    )
+    status = f"from kameng.orders.models import Order; print(Order.objects.get(order_no='{order_no}').status)"
+    assert shell(status) == "pending_payment"  # nothing but a worker would expire it now
+    worker = subprocess.Popen([KAMENG, "worker", "--interval", "0.2"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        expired = wait_for(lambda: shell(status) == "expired", seconds=30)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+    assert expired, "kameng worker did not expire the unpaid order"
+    assert shell("from kameng.inventory.models import CardSecret; print(CardSecret.objects.get().status)") == "available"
