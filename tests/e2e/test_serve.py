@@ -160,3 +160,29 @@ def test_kameng_worker_alone_expires_unpaid_orders(tmp_path):
         worker.wait(timeout=15)
     assert expired, "kameng worker did not expire the unpaid order"
     assert shell("from kameng.inventory.models import CardSecret; print(CardSecret.objects.get().status)") == "available"
+
+
+def test_a_gateway_notification_over_http_pays_once(server):
+    """As an outside gateway would: signed form fields POSTed to the notify endpoint, no cookie, no CSRF token."""
+    import hashlib
+    import hmac
+
+    secret = (Path(server["data"]) / "sandbox_secret").read_text().strip()
+    supplier = login(server["base"], "supplier")
+    product = supplier.post("/admin/products", json={"name": "通知", "kind": "card", "price": "2.50",
+                                                     "face_value": "2.50"}).json()
+    supplier.post(f"/admin/products/{product['id']}/keys", json={"keys": ["NOTIFY-KEY-1"]})
+    buyer = login(server["base"], "buyer")
+    order = buyer.post("/orders", json={"product_id": product["id"], "quantity": 1, "channel": "alipay",
+                                        "accept_terms": True}).json()
+    fields = {"payment_no": order["payment"]["payment_no"], "trade_no": "EXT-TRADE-1", "amount": "2.50",
+              "status": "SUCCESS", "ts": str(int(time.time()))}
+    message = "&".join(f"{k}={fields[k]}" for k in sorted(fields)).encode()
+    fields["sign"] = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    forged = httpx.post(f"{server['base']}/payments/notify/sandbox", data={**fields, "amount": "0.01"})
+    assert forged.status_code == 400 and forged.json()["error"]["code"] == "BAD_SIGNATURE"
+    first = httpx.post(f"{server['base']}/payments/notify/sandbox", data=fields)
+    assert first.status_code == 200, first.text
+    again = httpx.post(f"{server['base']}/payments/notify/sandbox", data=fields)
+    assert again.status_code == 409
+    assert buyer.get(f"/orders/{order['order_no']}").json()["status"] == "delivered"
