@@ -195,3 +195,13 @@ def test_stock_count_excludes_held_keys(api_as, buyer, make_product):
     assert CardSecret.objects.filter(status="reserved").count() == 2
     assert api_as().get(f"/products/{product.id}").json()["stock"] == 1
     assert Order.objects.get().status == "pending_payment"
+
+
+def test_finance_reads_a_balanced_book(api_as, buyer, make_user, make_product, fund_wallet):
+    fund_wallet(buyer, 10_000)
+    place(api_as(buyer), make_product(keys=1, price="20.00"), channel="wallet")
+    book = api_as(make_user("finance")).get("/finance/ledger").json()
+    assert book["balanced"] and book["unbalanced"] == []
+    balances = {a["code"]: a["balance"] for a in book["accounts"]}
+    assert balances["commission"] == "1.00" and balances[f"wallet:{buyer.id}"] == "80.00"
+    assert api_as(buyer).get("/finance/ledger").status_code == 403

@@ -277,3 +277,30 @@ def health(request):
     return {"ok": True, "sandbox": settings.KAMENG_SANDBOX}
 
 
+
+
+# ---- finance -----------------------------------------------------------------------------------
+
+
+@api.get("/finance/ledger", tags=["finance"])
+def finance_ledger(request):
+    """The book check and every account's balance (finance and admin only)."""
+    from kameng.core.money import fen_str
+    from kameng.ledger.models import AccountKind, LedgerAccount
+    from kameng.ledger.selectors import book_check
+
+    if request.auth.role not in (Role.FINANCE, Role.ADMIN):
+        raise Forbidden("only finance and admins read the ledger", code="ROLE_FORBIDDEN")
+    report = book_check()
+    kinds = dict(LedgerAccount.objects.values_list("code", "kind"))
+    credit_normal = {AccountKind.LIABILITY, AccountKind.INCOME}
+    return {
+        "balanced": report.ok,
+        "journals": report.journals,
+        "postings": report.postings,
+        "unbalanced": [{"reference": ref, "difference": fen_str(total)} for ref, total in report.unbalanced],
+        "accounts": [
+            {"code": code, "kind": kinds.get(code), "balance": fen_str(-total if kinds.get(code) in credit_normal else total)}
+            for code, total in sorted(report.balances.items())
+        ],
+    }
