@@ -212,5 +212,5 @@ def keys_rotate(*, chunk: int = 2000, progress: Callable[[int], None] | None = N
             last_id = rows[-1][0]
         if progress:
             progress(len(rows))
-    logger.info("key rotation re-encrypted %d secrets", rotated)
+    logger.info("key rotation re-encrypted %d stored keys", rotated)
     return rotated
