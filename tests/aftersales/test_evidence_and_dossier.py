@@ -52,3 +52,14 @@ def test_evidence_on_a_finished_refund_is_refused(bought, api_as, reviewer):
     api_as(reviewer).post(f"/staff/refunds/{refund['id']}/approve", {"note": "ok"})
     response = upload(api, refund["id"], "late.png", png_bytes())
     assert response.status_code == 409
+
+
+def test_evidence_files_per_refund_are_bounded(bought, monkeypatch):
+    from kameng.aftersales import services
+
+    monkeypatch.setattr(services, "MAX_EVIDENCE_FILES", 1)
+    api, order = bought(reveal=True)
+    refund = ask(api, order, "invalid_key").json()
+    assert upload(api, refund["id"], "one.png", png_bytes()).status_code == 201
+    second = upload(api, refund["id"], "two.png", png_bytes())
+    assert second.status_code == 409 and second.json()["error"]["code"] == "TOO_MANY_FILES"

@@ -131,3 +131,14 @@ def test_each_key_is_issued_to_one_item(api_as, buyer, make_product, fund_wallet
     assert KeyIssue.objects.count() == 4
     assert KeyIssue.objects.values("secret").distinct().count() == 4
     assert api.post("/orders", order_body(product, channel="wallet")).json()["error"]["code"] == "OUT_OF_STOCK"
+
+
+def test_a_buyer_cannot_corner_stock_with_unpaid_orders(api_as, buyer, make_product, settings):
+    settings.KAMENG_MAX_UNPAID_ORDERS = 2
+    product = make_product(keys=5)
+    api = api_as(buyer)
+    for _ in range(2):
+        assert api.post("/orders", order_body(product)).status_code == 201
+    third = api.post("/orders", order_body(product))
+    assert third.status_code == 409 and third.json()["error"]["code"] == "TOO_MANY_UNPAID_ORDERS"
+    assert api_as().get(f"/products/{product.id}").json()["stock"] == 3

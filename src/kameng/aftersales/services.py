@@ -119,6 +119,7 @@ def refund_create(*, buyer, order_no: str, reason: str, description: str, destin
 
 
 EVIDENCE_STATUSES = ("submitted", "awaiting_buyer", "rejected", "appealed")
+MAX_EVIDENCE_FILES = 20  # enough for any honest case; bounds the disk one buyer can take
 
 
 def evidence_add(*, user, refund_id, uploaded_file):
@@ -130,6 +131,8 @@ def evidence_add(*, user, refund_id, uploaded_file):
         refund = _locked(refund.id)  # a withdrawal cannot slip in between the check and the file
         if refund.status not in EVIDENCE_STATUSES:
             raise Conflict(f"evidence cannot be added to a refund that is {refund.status}", code="REFUND_CLOSED")
+        if refund.evidence.filter(source="buyer").count() >= MAX_EVIDENCE_FILES:
+            raise Conflict(f"at most {MAX_EVIDENCE_FILES} files per refund", code="TOO_MANY_FILES")
         evidence = evidence_store(refund=refund, uploader=user, uploaded_file=uploaded_file)
         refund_event(refund=refund, event="evidence_added", actor=actor_label(user),
                      note=f"{evidence.kind} sha256={evidence.sha256}")

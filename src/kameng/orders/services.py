@@ -85,6 +85,10 @@ def order_create(
     )
     now = clock.now()
     amount = Money(product.price_fen) * quantity
+    if channel != Channel.WALLET and _unpaid_orders(buyer, now) >= settings.KAMENG_MAX_UNPAID_ORDERS:
+        # Unpaid orders hold stock for their payment window: a buyer cannot corner it with open orders.
+        raise Conflict(f"pay or let expire your {settings.KAMENG_MAX_UNPAID_ORDERS} unpaid orders first",
+                       code="TOO_MANY_UNPAID_ORDERS")
     with transaction.atomic():
         if channel == Channel.WALLET:
             wallet_debit_check(user_id=buyer.id, amount=amount)
@@ -116,6 +120,10 @@ def order_create(
     order.created_items = items  # the answer needs them; spare a query
     order.created_payment = payment
     return order
+
+
+def _unpaid_orders(buyer: User, now) -> int:
+    return Order.objects.filter(buyer=buyer, status=OrderStatus.PENDING_PAYMENT, expires_at__gt=now).count()
 
 
 def order_reveal(
