@@ -64,3 +64,13 @@ def test_error_messages_are_chinese_by_default_and_english_on_request(api_as, bu
     assert english["message"] == "No such product."
     specific = api.post("/orders", {**body, "quantity": 500}).json()["error"]
     assert specific["message"] == "数量无效。" and "at most" in specific["detail"]
+
+
+def test_tokens_expire_and_can_be_revoked(api_as, buyer, settings):
+    api = api_as(buyer)
+    assert api.get("/wallet").status_code == 200
+    settings.KAMENG_TOKEN_DAYS = 0
+    assert api.get("/wallet").status_code == 401
+    settings.KAMENG_TOKEN_DAYS = 30
+    assert api.post("/auth/logout").json() == {"revoked": True}
+    assert api.get("/wallet").status_code == 401

@@ -1,7 +1,9 @@
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 
@@ -51,7 +53,13 @@ def token_issue(*, username: str, password: str) -> tuple[str, User]:
 
 
 def token_user(token: str) -> User | None:
-    row = ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
+    """The token's user while the token is young enough (real time: the test clock does not age it)."""
+    oldest = clock.real_now() - timedelta(days=settings.KAMENG_TOKEN_DAYS)
+    row = ApiToken.objects.select_related("user").filter(digest=_digest(token), created_at__gt=oldest).first()
     if row is None or not row.user.is_active:
         return None
     return row.user
+
+
+def token_revoke(*, token: str) -> None:
+    ApiToken.objects.filter(digest=_digest(token)).delete()

@@ -8,7 +8,7 @@ from ninja import Schema
 from pydantic import Field
 
 from kameng.accounts.models import Role
-from kameng.accounts.services import token_issue
+from kameng.accounts.services import token_issue, token_revoke
 from kameng.catalog import selectors as catalog_selectors
 from kameng.catalog import services as catalog
 from kameng.core import clock
@@ -40,6 +40,13 @@ class TokenIn(Schema):
 def auth_token(request, body: TokenIn):
     token, user = token_issue(username=body.username, password=body.password)
     return {"token": token, "user": {"id": user.id, "username": user.username, "role": user.role}}
+
+
+@api.post("/auth/logout", tags=["auth"])
+def auth_logout(request):
+    """Revoke the token this request was made with."""
+    token_revoke(token=request.headers.get("Authorization", "").partition(" ")[2].strip())
+    return {"revoked": True}
 
 
 @api.get("/me", tags=["auth"])
