@@ -205,3 +205,15 @@ def test_finance_reads_a_balanced_book(api_as, buyer, make_user, make_product, f
     balances = {a["code"]: a["balance"] for a in book["accounts"]}
     assert balances["commission"] == "1.00" and balances[f"wallet:{buyer.id}"] == "80.00"
     assert api_as(buyer).get("/finance/ledger").status_code == 403
+
+
+def test_a_cancelled_order_frees_its_keys_and_a_late_payment_is_still_taken(api_as, buyer, make_product):
+    product = make_product(keys=1)
+    api = api_as(buyer)
+    order = place(api, product)
+    cancelled = api.post(f"/orders/{order['order_no']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "closed"
+    assert api.get(f"/products/{product.id}").json()["stock"] == 1
+    assert api.post(f"/orders/{order['order_no']}/cancel").json()["error"]["code"] == "CANCEL_NOT_ALLOWED"
+    assert notify(api, signed(order)).status_code == 200  # the buyer paid anyway: never lost
+    assert api.get(f"/orders/{order['order_no']}").json()["status"] == "delivered"

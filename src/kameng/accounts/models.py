@@ -20,13 +20,6 @@ class User(AbstractUser):
     def is_buyer(self) -> bool:
         return self.role == Role.BUYER
 
-    @property
-    def is_supplier(self) -> bool:
-        return self.role == Role.SUPPLIER
-
-    @property
-    def is_platform_admin(self) -> bool:
-        return self.role == Role.ADMIN
 
 
 class ApiToken(models.Model):

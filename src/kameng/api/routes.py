@@ -145,6 +145,11 @@ def order_detail(request, order_no: str):
     return order_out(order_selectors.order_for_buyer(user=request.auth, order_no=order_no))
 
 
+@api.post("/orders/{order_no}/cancel", tags=["orders"])
+def order_cancel(request, order_no: str):
+    return order_out(orders.order_cancel(user=request.auth, order_no=order_no))
+
+
 def _optional_item_ids(request) -> list[int] | None:
     """An optional JSON body {"item_ids": [...]}; no body reveals every delivered item."""
     if not request.body.strip() or request.content_type != "application/json":

@@ -18,6 +18,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "APPEAL_WINDOW_CLOSED": ("申诉期限已过。", "The appeal window has closed."),
     "BAD_REQUEST": ("请求无效。", "The request is not valid."),
     "BAD_SIGNATURE": ("签名校验失败，已拒绝。", "The signature does not verify; refused."),
+    "CANCEL_NOT_ALLOWED": ("只有未支付的订单可以取消。", "Only an unpaid order can be cancelled."),
     "DESCRIPTION_TOO_LONG": ("描述最多 4000 字。", "A description is at most 4000 characters."),
     "DUPLICATE_KEY": ("该内容已在平台发放或入库，不能重复使用。", "This content was already stocked or delivered on the platform."),
     "EMPTY_FILE": ("文件是空的。", "The file is empty."),

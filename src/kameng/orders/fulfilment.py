@@ -22,12 +22,12 @@ from .policies import commission_fen
 
 def order_paid(*, order: Order, payment, items: list | None = None) -> Order:
     """The order's money arrived (the caller holds the order's row lock): deliver what can be."""
-    was_expired = order.status == OrderStatus.EXPIRED
+    was_expired = order.status in (OrderStatus.EXPIRED, OrderStatus.CLOSED)
     order.mark_paid(at=payment.paid_at)
     order.save(update_fields=["status", "paid_at"])
     order_event(order=order, event="paid", actor=f"gateway:{payment.channel}", note=payment.payment_no)
     if was_expired:
-        order_event(order=order, event="late_payment", note="paid after the order expired; delivery attempted")
+        order_event(order=order, event="late_payment", note="paid after the order expired or was cancelled; delivery attempted")
     product = order.product
     if product.uses_stock:
         _deliver_from_stock(order, items)

@@ -69,9 +69,9 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.order_no
 
-    @transition(field=status, source=[S.PENDING_PAYMENT, S.EXPIRED], target=S.PAID)
+    @transition(field=status, source=[S.PENDING_PAYMENT, S.EXPIRED, S.CLOSED], target=S.PAID)
     def mark_paid(self, *, at):
-        """A late payment on an expired order is still taken: money is never lost."""
+        """A late payment on an expired or cancelled order is still taken: money is never lost."""
         self.paid_at = at
 
     @transition(field=status, source=S.PAID, target=S.DELIVERED)

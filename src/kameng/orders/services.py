@@ -164,6 +164,20 @@ def order_expire(*, order_id: int) -> bool:
     return True
 
 
+def order_cancel(*, user: User, order_no: str) -> Order:
+    """The buyer gives up an unpaid order: it closes and its keys go back to stock at once."""
+    order = order_for_buyer(user=user, order_no=order_no)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(id=order.id)
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            raise Conflict(f"only an unpaid order can be cancelled (this one is {order.status})", code="CANCEL_NOT_ALLOWED")
+        order.close()
+        order.save(update_fields=["status"])
+        released = inventory.secrets_release(order=order)
+        order_event(order=order, event="cancelled", actor=actor_label(user), note=f"released {released} held key(s)")
+    return order
+
+
 def orders_expire_due(*, limit: int = 500) -> int:
     due = Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, expires_at__lte=clock.now()).order_by("expires_at")
     return sum(order_expire(order_id=order_id) for order_id in list(due.values_list("id", flat=True)[:limit]))

@@ -15,10 +15,3 @@ def deliver_backorders(product_id: int) -> int:
     from .fulfilment import backorders_deliver
 
     return backorders_deliver(product_id=product_id)
-
-
-@task()
-def expire_orders() -> int:
-    from .services import orders_expire_due
-
-    return orders_expire_due()
