@@ -16,6 +16,12 @@ ALL_REASONS = ("not_delivered", "topup_not_received", *EVIDENCE_REASONS, *PERSON
 KEY_REASONS = ("invalid_key", "key_already_used")
 SUPPLIER_LIABLE = ("invalid_key", "key_already_used", "not_as_described")
 TOPUP_CONFIRM_HOURS = 24
+# The supplier has it and has not answered: it may still succeed, so its result decides, not the clock.
+TOPUP_IN_FLIGHT = ("dispatched",)
+# It will never be delivered (the supplier said so, or it was cancelled before being sent).
+TOPUP_NOT_COMING = ("failed", "cancelled")
+TOPUP_PENDING_WHY = ("充值已提交上游，结果待确认：如上游报告失败，系统将自动全额退款；报告成功即到账。"
+                     "The top-up is with the supplier, result pending: a failure is refunded automatically.")
 MAX_REQUESTS_PER_ITEM = 5
 
 
@@ -83,8 +89,10 @@ def option(reason: str, facts: OrderFacts, items: list[ItemFacts], now: datetime
         promised_by = facts.paid_at + timedelta(minutes=facts.delivery_promise_minutes)
         if delivered:
             return Option(reason, False, "所选商品已发货，请选择与问题相符的原因。The chosen items were delivered.")
-        if facts.topup_status == "failed":
+        if facts.topup_status in TOPUP_NOT_COMING:
             return Option(reason, True, "充值失败，全额退款，立即通过。The top-up failed: full refund, approved at once.", automatic=True)
+        if facts.topup_status in TOPUP_IN_FLIGHT:
+            return Option(reason, False, TOPUP_PENDING_WHY)
         if now < promised_by:
             return Option(reason, False, f"尚未超过承诺发货时间（{promised_by:%Y-%m-%d %H:%M}）。Not past the promised delivery time.",
                           deadline=promised_by)
@@ -96,7 +104,7 @@ def option(reason: str, facts: OrderFacts, items: list[ItemFacts], now: datetime
             return Option(reason, False, "本商品不是直充商品。This product is not a top-up.")
         if facts.topup_status == "succeeded":
             return Option(reason, False, "供货商已确认充值成功；如未到账请选择其他原因并提供证据。The supplier confirmed success.")
-        if facts.topup_status == "failed":
+        if facts.topup_status in TOPUP_NOT_COMING:
             return Option(reason, True, "供货商报告充值失败，全额退款，立即通过。The supplier reported failure: approved at once.",
                           automatic=True)
         confirm_by = facts.paid_at + timedelta(hours=TOPUP_CONFIRM_HOURS)
@@ -122,6 +130,8 @@ def option(reason: str, facts: OrderFacts, items: list[ItemFacts], now: datetime
             return Option(reason, False, "卡密已被查看，个人原因不能退款。A key was revealed: personal reasons no longer apply.")
         if facts.kind == "topup" and facts.topup_status == "succeeded":
             return Option(reason, False, "充值已成功完成，个人原因不能退款。The top-up completed.")
+        if facts.kind == "topup" and facts.topup_status in TOPUP_IN_FLIGHT:
+            return Option(reason, False, "充值已提交上游，无法撤回。The top-up is with the supplier and cannot be called back.")
         end = window_end or (facts.paid_at + timedelta(hours=policy.refund_window_hours))
         if now > end:
             return Option(reason, False, f"已超过 {policy.refund_window_hours} 小时的售后期限。Outside the refund window.", deadline=end)

@@ -13,6 +13,7 @@ def process_due() -> dict[str, int]:
     from kameng.aftersales.payouts import gateway_refunds_notify_due, payouts_reconcile
     from kameng.aftersales.services import refunds_close_unanswered
     from kameng.notifications.services import outbox_send_due
+    from kameng.orders.fulfilment import topups_send_due
     from kameng.orders.services import orders_expire_due
 
     done = {
@@ -21,6 +22,7 @@ def process_due() -> dict[str, int]:
         "payouts_reconciled": payouts_reconcile(),
         "gateway_refunds_notified": gateway_refunds_notify_due(),
         "outbox_sent": outbox_send_due(),
+        "topups_sent": topups_send_due(),
     }
     if any(done.values()):
         logger.info("deadlines processed: %s", done)

@@ -4,20 +4,26 @@ Everything here runs inside the payment's transaction or under the order's row l
 is delivered once whatever retries or races happen around it.
 """
 
+import logging
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 
 from kameng.catalog.models import ProductKind
 from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
+from kameng.core.money import Money
 from kameng.inventory import services as inventory
 from kameng.ledger.services import Accounts, Line, journal_post
 
 from .events import actor_label, order_event
-from .models import ItemStatus, Order, OrderStatus, TopupDispatch, TopupStatus
+from .models import ItemStatus, Order, OrderItem, OrderStatus, TopupDispatch, TopupStatus
 from .policies import commission_fen
+
+logger = logging.getLogger(__name__)
 
 
 def order_paid(*, order: Order, payment, items: list | None = None) -> Order:
@@ -91,25 +97,58 @@ def backorders_deliver(*, product_id: int) -> int:
     return delivered
 
 
+# A queued top-up whose job was lost (or that waited on a refund request since withdrawn) is sent by the
+# sweep after this long; the job itself normally sends it within a second.
+TOPUP_RESEND_AFTER = timedelta(minutes=2)
+
+
 def topup_dispatch(*, order_id: int) -> None:
-    """Send a queued top-up to the supplier's system. Safe to run twice: only a queued one is sent."""
+    """Send a queued top-up to the supplier's system. Safe to run twice: only a queued one is sent.
+
+    Under the order's lock (the lock a refund request takes first), so a refund and a send never cross:
+    a top-up refunded while queued is cancelled, never sent; one held by an open refund request waits.
+    """
     from kameng.catalog.suppliers import adapter_for
 
     with transaction.atomic():
-        topup = TopupDispatch.objects.select_for_update().select_related("order__product").get(order_id=order_id)
+        order = Order.objects.select_for_update().select_related("product").get(id=order_id)
+        topup = TopupDispatch.objects.select_for_update().get(order=order)
         if topup.status != TopupStatus.QUEUED:
             return
+        statuses = set(order.items.values_list("status", flat=True))
+        if ItemStatus.REFUNDED in statuses:
+            topup.cancel(reason="refunded before it was sent", at=clock.now())
+            topup.save()
+            order_event(order=order, event="topup_cancelled", note="refunded before it was sent; never sent")
+            return
+        if statuses != {ItemStatus.PENDING}:
+            return  # an open refund request holds it; sent by topups_send_due if the request is let go
         topup.attempts += 1
-        ref = adapter_for(topup.order.product).submit(order_no=topup.order.order_no, account=topup.account,
-                                                      face_value_fen=topup.order.product.face_value_fen,
-                                                      quantity=topup.order.quantity)
+        # The supplier dedupes on the order number, so a re-run after a crash here never tops up twice.
+        ref = adapter_for(order.product).submit(order_no=order.order_no, account=topup.account,
+                                                face_value_fen=order.product.face_value_fen, quantity=order.quantity)
         topup.mark_dispatched(ref=ref, at=clock.now())
         topup.save()
-        order_event(order=topup.order, event="topup_dispatched", note=ref)
+        order_event(order=order, event="topup_dispatched", note=ref)
+
+
+def topups_send_due(*, limit: int = 200) -> int:
+    """Queued top-ups not sent in time (lost job, released refund request): send or cancel them now."""
+    due = (
+        TopupDispatch.objects.filter(status=TopupStatus.QUEUED, created_at__lte=clock.now() - TOPUP_RESEND_AFTER)
+        .exclude(order__items__status=ItemStatus.REFUND_PENDING)
+        .order_by("id")
+        .values_list("order_id", flat=True)
+    )
+    done = 0
+    for order_id in list(due[:limit]):
+        topup_dispatch(order_id=order_id)
+        done += 1
+    return done
 
 
 def topup_report(*, actor, order_no: str, status: str) -> TopupDispatch:
-    """The supplier's system reports a top-up's result."""
+    """The supplier's system reports a top-up's result: recorded once, whatever happened meanwhile."""
     if actor.role not in ("admin", "supplier"):
         raise Forbidden("only the supplier or an admin reports top-up results", code="ROLE_FORBIDDEN")
     if status not in ("success", "failed"):
@@ -121,19 +160,78 @@ def topup_report(*, actor, order_no: str, status: str) -> TopupDispatch:
         topup = TopupDispatch.objects.select_for_update().filter(order=order).first()
         if topup is None:
             raise Conflict("this order has no top-up in progress", code="NO_TOPUP")
-        if topup.status not in (TopupStatus.QUEUED, TopupStatus.DISPATCHED):
+        finished = (TopupStatus.SUCCEEDED,) if status == "success" else (
+            TopupStatus.SUCCEEDED, TopupStatus.FAILED, TopupStatus.CANCELLED)
+        if topup.status in finished:
             raise Conflict(f"the top-up is already {topup.status}", code="TOPUP_FINISHED")
         now = clock.now()
         if status == "success":
             topup.mark_succeeded(at=now)
             topup.save()
             order_event(order=order, event="topup_succeeded", actor=actor_label(actor))
-            deliver_items(order=order, items=list(order.items.filter(status=ItemStatus.PENDING)))
+            items = list(order.items.order_by("position"))
+            if all(item.status == ItemStatus.PENDING for item in items):
+                deliver_items(order=order, items=items)
+            else:
+                _deliver_after_refund(order=order, items=items, actor=actor)
         else:
             topup.mark_failed(reason="reported failed by the supplier", at=now)
             topup.save()
             order_event(order=order, event="topup_failed", actor=actor_label(actor))
+            from .tasks import refund_failed_topup
+
+            refund_failed_topup.enqueue(order.id)  # commits with the failure, or neither happened
         return topup
+
+
+def _escrow_held(order: Order) -> int:
+    """What of this order's money is still in escrow (refunds before delivery were paid out of it)."""
+    from kameng.ledger.models import Posting
+
+    held = -(Posting.objects.filter(journal__order=order, account__code=Accounts.ESCROW)
+             .aggregate(total=Sum("amount_fen"))["total"] or 0)
+    return max(0, min(order.amount_fen, held))
+
+
+def _deliver_after_refund(*, order: Order, items: list, actor) -> None:
+    """The supplier topped up an order that was (being) refunded: the buyer has both the top-up and the money.
+
+    The supplier did the work and is paid as for any delivery. What the buyer already got back is no longer
+    in escrow, so the platform bears it (`losses`), and the case is flagged in the order's history for the
+    platform to recover from the buyer if it chooses; nothing is taken from the buyer automatically.
+    """
+    now = clock.now()
+    for item in items:
+        if item.status == ItemStatus.PENDING:
+            item.mark_delivered(at=now)
+            item.save(update_fields=["status", "delivered_at"])
+        elif item.status == ItemStatus.REFUND_PENDING:
+            # Still held by a refund: if that request is turned down the item returns to delivered.
+            OrderItem.objects.filter(id=item.id).update(delivered_at=now)
+    if order.status == OrderStatus.PAID:
+        order.mark_delivered(at=now)
+        order.save(update_fields=["status", "delivered_at"])
+    held = _escrow_held(order)
+    commission = commission_fen(order.amount_fen, Decimal(settings.KAMENG_COMMISSION_RATE))
+    journal_post(
+        reference=f"settle:{order.order_no}",
+        kind="order_settled",
+        lines=[
+            Line(Accounts.ESCROW, held),
+            Line("losses", order.amount_fen - held),
+            Line(Accounts.payable(order.product.supplier_id), -(order.amount_fen - commission)),
+            Line(Accounts.COMMISSION, -commission),
+        ],
+        order=order,
+        memo="top-up delivered after a refund; the platform bears what the buyer got back",
+    )
+    order_event(
+        order=order, event="topup_succeeded_after_refund", actor=actor_label(actor),
+        note=(f"上游报告充值成功，但订单已退款或退款中：平台承担 {Money(order.amount_fen - held)} 元"
+              f"（已退回买家部分），供货商照常结算；待平台核实后可向买家追偿。"
+              f"refunded before the supplier's success: the platform bears {Money(order.amount_fen - held)}"),
+    )
+    logger.warning("top-up %s succeeded after a refund; flagged for the platform", order.order_no)
 
 
 def manual_deliver(*, actor, order_no: str, contents: list) -> Order:

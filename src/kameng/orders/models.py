@@ -143,6 +143,7 @@ class TopupStatus(models.TextChoices):
     DISPATCHED = "dispatched", _("已提交上游")
     SUCCEEDED = "succeeded", _("充值成功")
     FAILED = "failed", _("充值失败")
+    CANCELLED = "cancelled", _("已取消（未提交上游）")
 
 
 class TopupDispatch(ConcurrentTransitionMixin, models.Model):
@@ -163,7 +164,10 @@ class TopupDispatch(ConcurrentTransitionMixin, models.Model):
         self.upstream_ref = ref
         self.dispatched_at = at
 
-    @transition(field=status, source=[TopupStatus.QUEUED, TopupStatus.DISPATCHED], target=TopupStatus.SUCCEEDED)
+    # A success is recorded whatever we believed before: a supplier may report success after a failure
+    # report, or for a top-up we cancelled after a crash hid that it had been sent. Losing it loses money.
+    @transition(field=status, source=[TopupStatus.QUEUED, TopupStatus.DISPATCHED, TopupStatus.FAILED,
+                                      TopupStatus.CANCELLED], target=TopupStatus.SUCCEEDED)
     def mark_succeeded(self, *, at):
         self.finished_at = at
 
@@ -171,3 +175,24 @@ class TopupDispatch(ConcurrentTransitionMixin, models.Model):
     def mark_failed(self, *, reason, at):
         self.failure_reason = reason[:200]
         self.finished_at = at
+
+    @transition(field=status, source=TopupStatus.QUEUED, target=TopupStatus.CANCELLED)
+    def cancel(self, *, reason, at):
+        """Refunded before it was sent: it never will be."""
+        self.failure_reason = reason[:200]
+        self.finished_at = at
+
+
+class SandboxSupplierTopup(models.Model):
+    """The sandbox supplier's own book of the top-ups it accepted: one per merchant order number.
+
+    A real supplier API dedupes on the merchant's order number; so does the sandbox, so a send job re-run
+    after a crash (which may have happened after the supplier accepted) never tops up twice.
+    """
+
+    order_no = models.CharField(max_length=32, unique=True)
+    account = models.CharField(max_length=64)
+    face_value_fen = models.BigIntegerField()
+    quantity = models.PositiveIntegerField()
+    upstream_ref = models.CharField(max_length=64)
+    submitted_at = models.DateTimeField()

@@ -1,6 +1,12 @@
 """Background jobs. Each is safe to run more than once: it re-reads state under a lock first."""
 
+import logging
+
 from django.tasks import task
+
+logger = logging.getLogger(__name__)
+
+FAILED_TOPUP_NOTE = "系统自动申请：供货商报告充值失败，订单款项全额原路退回。The supplier reported the top-up failed."
 
 
 @task()
@@ -8,6 +14,24 @@ def dispatch_topup(order_id: int) -> None:
     from .fulfilment import topup_dispatch
 
     topup_dispatch(order_id=order_id)
+
+
+@task()
+def refund_failed_topup(order_id: int) -> str:
+    """A failed top-up is refunded without the buyer having to ask (approved at once by the rules)."""
+    from kameng.aftersales.services import refund_create
+    from kameng.core.errors import DomainError
+
+    from .models import Order
+
+    order = Order.objects.select_related("buyer").get(id=order_id)
+    try:
+        refund = refund_create(buyer=order.buyer, order_no=order.order_no, reason="not_delivered",
+                               description=FAILED_TOPUP_NOTE)
+    except DomainError as exc:  # already refunded or asked for, or delivered after all: nothing to do
+        logger.info("no automatic refund for failed top-up %s: %s", order.order_no, exc.code)
+        return exc.code
+    return refund.refund_no
 
 
 @task()
