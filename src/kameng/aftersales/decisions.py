@@ -17,6 +17,7 @@ from kameng.core.money import InvalidAmount, Money
 from kameng.orders.models import Order
 
 from .events import actor_label, refund_event, tell_buyer
+from .locking import lock_refund
 from .models import MessageKind, Refund, RefundMessage, RejectReason
 from .payouts import payout_start
 from .selectors import refund_for_staff
@@ -25,9 +26,7 @@ MAX_NOTE = 4000
 
 
 def _lock(refund_id) -> tuple[Order, Refund]:
-    refund = Refund.objects.only("order_id").get(id=refund_id)
-    order = Order.objects.select_for_update().get(id=refund.order_id)  # order first, then refund: one lock order
-    return order, Refund.objects.select_for_update().select_related("buyer", "order").get(id=refund_id)
+    return lock_refund(refund_id)  # order first, then refund: the codebase's one lock order
 
 
 def _check_decider(*, actor, refund: Refund) -> None:

@@ -1,7 +1,7 @@
 """Buyer-side after-sales: asking for a refund, answering, urging, appealing, withdrawing.
 
-Each write locks its rows first (order, then refund: always in that order) and records a
-timeline event; notifications are written in the same transaction.
+Each write locks its rows first, in the codebase's one lock order (order, then refund, then items:
+see kameng.core.locks), and records a timeline event; notifications are written in the same transaction.
 """
 
 import secrets
@@ -14,13 +14,14 @@ from kameng.core.errors import Conflict, Forbidden, Invalid
 from kameng.core.models import reloaded
 from kameng.core.money import Money
 from kameng.core.workdays import add_workdays
-from kameng.orders.models import Order, OrderItem
+from kameng.orders.locking import lock_items, lock_order
 from kameng.orders.selectors import order_for_buyer
 
 from . import policies
 from .decisions import approve_now
 from .events import actor_label, refund_event, senior_reviewers, tell_buyer, tell_staff
 from .evidence import evidence_record
+from .locking import lock_refund
 from .models import MessageKind, Refund, RefundItem, RefundMessage
 from .records import platform_record
 from .selectors import order_facts, refund_for_buyer
@@ -82,7 +83,7 @@ def refund_create(*, buyer, order_no: str, reason: str, description: str, destin
     order = order_for_buyer(user=buyer, order_no=order_no)
     try:
         with transaction.atomic():
-            order = Order.objects.select_for_update().get(id=order.id)
+            order = lock_order(order.id)
             facts = order_facts(order)
             items = _chosen(facts, item_ids, strict=True)
             now = clock.now()
@@ -100,7 +101,7 @@ def refund_create(*, buyer, order_no: str, reason: str, description: str, destin
                 liable=policies.liable_party(reason), submitted_at=now,
                 sla_due_at=add_workdays(now, facts.policy.review_sla_workdays),
             )
-            item_rows = OrderItem.objects.select_for_update().filter(id__in=[i.id for i in items])
+            item_rows = lock_items(i.id for i in items)
             RefundItem.objects.bulk_create(
                 [RefundItem(refund=refund, order_item_id=i.id, amount_fen=order.unit_price_fen) for i in items]
             )
@@ -140,7 +141,8 @@ def evidence_add(*, user, refund_id, uploaded_file):
 
 
 def _locked(refund_id) -> Refund:
-    return Refund.objects.select_for_update().select_related("order", "buyer").get(id=refund_id)
+    """The refund, locked after its order (see .locking)."""
+    return lock_refund(refund_id)[1]
 
 
 def refund_message(*, user, refund_id, body: str) -> RefundMessage:
@@ -195,8 +197,7 @@ def refund_appeal(*, user, refund_id, description: str) -> Refund:
     description = _check_description(description)
     refund = refund_for_buyer(user=user, refund_id=refund_id)
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(id=refund.order_id)
-        refund = _locked(refund.id)
+        order, refund = lock_refund(refund.id)
         if refund.status != "rejected":
             raise Conflict(f"only a rejected refund can be appealed (this one is {refund.status})", code="APPEAL_NOT_ALLOWED")
         if refund.appeal_due_at is None or clock.now() > refund.appeal_due_at:
@@ -212,8 +213,7 @@ def refund_appeal(*, user, refund_id, description: str) -> Refund:
         refund.sla_due_at = add_workdays(now, policy_days)
         refund.save()
         RefundItem.objects.filter(id__in=[i.id for i in items]).update(active=True)
-        for row in items:
-            item = OrderItem.objects.select_for_update().get(id=row.order_item_id)
+        for item in lock_items(row.order_item_id for row in items):
             item.hold_for_refund()
             item.save()
         refund_event(refund=refund, event="appealed", actor=actor_label(user), note=description)
@@ -240,8 +240,7 @@ def refund_withdraw(*, user, refund_id) -> Refund:
 
 def release_items(refund: Refund) -> None:
     """The request no longer holds its items: they return to delivered (or pending)."""
-    for row in refund.items.filter(active=True):
-        item = OrderItem.objects.select_for_update().get(id=row.order_item_id)
+    for item in lock_items(refund.items.filter(active=True).values_list("order_item_id", flat=True)):
         if item.delivered_at is not None:
             item.release_to_delivered()
         else:

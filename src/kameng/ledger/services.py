@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from kameng.core import clock
+from kameng.core import clock, locks
 from kameng.core.errors import Conflict
 from kameng.core.money import Money
 
@@ -124,13 +124,17 @@ def balance(code: str) -> Money:
 
 
 def wallet_lock(user_id: int) -> int:
-    """Lock a buyer's wallet account row so two spends cannot both see the same balance; its id."""
+    """Lock a buyer's wallet account row so two spends cannot both see the same balance; its id.
+
+    Ledger accounts come late in the codebase's one lock order (kameng.core.locks): after the order
+    and refund rows the money is for, before stock.
+    """
     code = Accounts.wallet(user_id)
-    locked = LedgerAccount.objects.select_for_update().filter(code=code).values_list("id", flat=True).first()
+    locked = locks.lock_first(LedgerAccount.objects.filter(code=code))
     if locked is None:
         account(code)
-        locked = LedgerAccount.objects.select_for_update().filter(code=code).values_list("id", flat=True).get()
-    return locked
+        locked = locks.lock_one(LedgerAccount.objects.filter(code=code))
+    return locked.id
 
 
 def wallet_debit_check(*, user_id: int, amount: Money) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
-from kameng.core import clock
+from kameng.core import clock, locks
 from kameng.core.errors import Invalid
 from kameng.core.models import reloaded
 from kameng.core.money import InvalidAmount, Money
@@ -97,7 +97,7 @@ def notification_receive(fields: dict) -> Payment:
     try:
         payment_no, trade_no, amount = _check(fields)
         with transaction.atomic():
-            payment = Payment.objects.select_for_update().filter(payment_no=payment_no).first()
+            payment = locks.lock_first(Payment.objects.filter(payment_no=payment_no))  # before its order
             if payment is None:
                 raise errors.payment_not_found()
             if amount.fen != payment.amount_fen:
@@ -132,10 +132,11 @@ def payment_capture(*, payment: Payment, trade_no: str = "", order=None, items=N
     )
     if payment.purpose == PaymentPurpose.ORDER:
         from kameng.orders.fulfilment import order_paid
-        from kameng.orders.models import Order
 
         if order is None:
-            order = Order.objects.select_for_update().select_related("product").get(id=payment.order_id)
+            from kameng.orders.locking import lock_order
+
+            order = lock_order(payment.order_id)
         order_paid(order=order, payment=payment, items=items)
 
 
