@@ -81,3 +81,24 @@ def test_expected_arrival_follows_the_channel(bought, api_as, reviewer):
     submitted = datetime.fromisoformat(detail["submitted_at"])
     arrival = datetime.fromisoformat(detail["expected_arrival_by"])
     assert 2 <= (arrival - submitted).days <= 12  # two working days, holidays included
+
+
+def test_a_partial_approval_on_an_undelivered_order_leaves_nothing_in_escrow(api_as, buyer, make_product, fund_wallet,
+                                                                            reviewer, supplier):
+    """The buyer gets exactly what was approved; the rest goes to the supplier (less commission), none stays in escrow."""
+    from kameng.ledger.services import Accounts, balance
+
+    product = make_product(is_manual=True, price="10.00")
+    fund_wallet(buyer, 1000)
+    api = api_as(buyer)
+    order = api.post("/orders", {"product_id": product.id, "quantity": 1, "channel": "wallet", "accept_terms": True}).json()
+    refund = ask(api, order, "changed_mind", destination="wallet").json()
+    assert balance(Accounts.ESCROW).fen == 1000 and balance(Accounts.wallet(buyer.id)).fen == 0
+    answer = api_as(reviewer).post(f"/staff/refunds/{refund['id']}/approve", {"amount": "1.00", "fee": "0.00", "note": "部分"})
+    assert answer.status_code == 200, answer.content
+    detail = api.get(f"/orders/{order['order_no']}").json()
+    assert detail["status"] == "refunded" and {i["status"] for i in detail["items"]} == {"refunded"}
+    assert balance(Accounts.wallet(buyer.id)).fen == 100  # exactly the approved amount
+    assert balance(Accounts.ESCROW).fen == 0  # a closed order holds nothing in escrow
+    assert balance(Accounts.payable(supplier.id)).fen + balance(Accounts.COMMISSION).fen == 900
+    assert book_check().ok

@@ -19,12 +19,14 @@ from kameng.core.workdays import add_workdays
 from kameng.inventory.models import CardSecret, KeyIssue, SecretStatus
 from kameng.ledger.models import Journal
 from kameng.ledger.services import Accounts, Line, journal_post
-from kameng.orders.models import ItemStatus, Order, OrderItem
+from kameng.orders.locking import lock_items
+from kameng.orders.models import ItemStatus, Order
 from kameng.orders.policies import commission_fen
 from kameng.payments import errors as payment_errors
 from kameng.payments.gateways import sandbox, sandbox_refunds
 
 from .events import refund_event, tell_buyer
+from .locking import lock_payout, lock_refund
 from .models import Refund, RefundPayout
 from .policies import PERSONAL_REASONS
 
@@ -85,8 +87,16 @@ def _ledger_lines(refund: Refund, order: Order, payout: RefundPayout) -> list[Li
     destination = Accounts.wallet(order.buyer_id) if payout.channel == "wallet" else Accounts.clearing(payout.channel)
     credits = [Line(destination, -refund.refund_amount_fen), Line("refund_fees", -refund.fee_fen)]
     settled = Journal.objects.filter(reference=f"settle:{order.order_no}").exists()
-    if not settled:  # the money never left escrow
-        return [Line(Accounts.ESCROW, gross), *credits]
+    if not settled:
+        # The money never left escrow, and these items close now: all of their price leaves it. What
+        # the buyer is not given back (a partial approval: the buyer kept that much value) is settled
+        # as a sale, to the supplier less the platform's commission — as it stays after a delivered
+        # order's partial refund — so nothing is stranded in escrow.
+        kept = refund.amount_fen - gross
+        commission = commission_fen(kept, Decimal(settings.KAMENG_COMMISSION_RATE)) if kept > 0 else 0
+        return [Line(Accounts.ESCROW, refund.amount_fen), *credits,
+                Line(Accounts.payable(order.snapshot["supplier_id"]), -(kept - commission)),
+                Line(Accounts.COMMISSION, -commission)]
     if refund.liable == "supplier" or refund.reason in PERSONAL_REASONS:
         commission = commission_fen(gross, Decimal(settings.KAMENG_COMMISSION_RATE))
         return [Line(Accounts.payable(order.snapshot["supplier_id"]), gross - commission),
@@ -106,8 +116,7 @@ def payout_complete(*, payout: RefundPayout, refund: Refund, order: Order, gatew
     refund.complete_refund()
     refund.refunded_at = now
     refund.save()
-    for row in refund.items.filter(active=True):
-        item = OrderItem.objects.select_for_update().get(id=row.order_item_id)
+    for item in lock_items(refund.items.filter(active=True).values_list("order_item_id", flat=True)):
         item.mark_refunded()
         item.save()
     refund.items.update(active=False)
@@ -145,12 +154,11 @@ def refund_notification_receive(fields: dict) -> RefundPayout:
     if fields["status"] != "REFUND_SUCCESS":
         raise payment_errors.BadNotification("only REFUND_SUCCESS completes a refund", code="UNSUPPORTED_STATUS")
     with transaction.atomic():
-        found = RefundPayout.objects.filter(request_no=fields["request_no"]).values_list("refund__order_id", "refund_id").first()
+        found = RefundPayout.objects.filter(request_no=fields["request_no"]).values_list("refund_id", "id").first()
         if found is None:
             raise payment_errors.payment_not_found()
-        order = Order.objects.select_for_update().get(id=found[0])
-        refund = Refund.objects.select_for_update().get(id=found[1])
-        payout = RefundPayout.objects.select_for_update().get(request_no=fields["request_no"])
+        order, refund = lock_refund(found[0])  # the codebase's one lock order: order, refund, payout
+        payout = lock_payout(found[1])
         try:
             amount = Money.parse(fields["amount"])
         except Exception as exc:
