@@ -1,17 +1,19 @@
 """`Idempotency-Key`: the same key with the same body returns the first answer; another body, 409.
 
-The record is written in the same transaction as the work, so a request that failed leaves no
-record and can be retried; two racing requests with one key do the work once (the loser's insert
-hits the unique constraint, its transaction rolls back, and it answers with the winner's result).
+The work and its record commit in one transaction, so a request that failed leaves no record and
+can be retried. Racing retries with one key queue on a lock on the key (the first place in the
+codebase's lock order, kameng.core.locks), taken before the work: the first does the work, the
+others wait for its commit and then find its record and answer with it — the first answer, not a
+409 from redoing work that is already done (refund already open, last key already sold).
 """
 
 import hashlib
 import json
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from kameng.core import clock
+from kameng.core import clock, locks
 from kameng.core.errors import Conflict, Invalid
 
 from .models import IdempotencyRecord
@@ -39,18 +41,16 @@ def run_idempotent(*, user, key: str | None, endpoint: str, body, work: Callable
         raise Invalid("Idempotency-Key is at most 255 printable characters", code="INVALID_IDEMPOTENCY_KEY")
     request_hash = _hash(endpoint, body)
     existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
-    if existing:
+    if existing:  # the common retry: answered without waiting for anything
         return _replay(existing, request_hash)
-    try:
-        with transaction.atomic():
-            status, response = work()
-            IdempotencyRecord.objects.create(
-                user=user, key=key, endpoint=endpoint, request_hash=request_hash,
-                status_code=status, response=response, created_at=clock.now(),
-            )
-            return status, response
-    except IntegrityError:
+    with transaction.atomic():
+        locks.lock_key("idempotency", user.pk, key)  # a racing retry waits here for the first to commit
         existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
-        if existing is None:
-            raise
-        return _replay(existing, request_hash)
+        if existing:
+            return _replay(existing, request_hash)
+        status, response = work()
+        IdempotencyRecord.objects.create(
+            user=user, key=key, endpoint=endpoint, request_hash=request_hash,
+            status_code=status, response=response, created_at=clock.now(),
+        )
+        return status, response
