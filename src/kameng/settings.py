@@ -81,6 +81,8 @@ TEMPLATES = [
 ]
 
 _default_sqlite = f"sqlite:///{DATA_DIR / 'kameng.sqlite3'}"
+KAMENG_DB_LOCK_TIMEOUT = float(os.environ.get("KAMENG_DB_LOCK_TIMEOUT", "5"))
+KAMENG_DB_STATEMENT_TIMEOUT = float(os.environ.get("KAMENG_DB_STATEMENT_TIMEOUT", "30"))
 DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or _default_sqlite, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -91,7 +93,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
 else:
-    DATABASES["default"].setdefault("OPTIONS", {})
+    # No wait is unbounded: a held row lock or a runaway query ends in a clean 503 (LOCK_TIMEOUT,
+    # STATEMENT_TIMEOUT; see kameng.core.locks) instead of piling requests up behind it. Seconds; 0 = off.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = " ".join(filter(None, [
+        _options.get("options", ""),
+        f"-c lock_timeout={int(KAMENG_DB_LOCK_TIMEOUT * 1000)}",
+        f"-c statement_timeout={int(KAMENG_DB_STATEMENT_TIMEOUT * 1000)}",
+    ]))
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("KAMENG_TEST_DB_NAME", "test_kameng")}
 
 AUTH_USER_MODEL = "accounts.User"

@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -11,6 +12,7 @@ from ninja.security import HttpBearer
 from kameng.accounts.services import token_user
 from kameng.core.error_texts import one_language, text_for
 from kameng.core.errors import DomainError
+from kameng.core.locks import Busy, busy_error
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,20 @@ def error(request, status: int, code: str, message: str, details=None):
 
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
-    return error(request, exc.status, exc.code, exc.message, exc.details)
+    response = error(request, exc.status, exc.code, exc.message, exc.details)
+    if isinstance(exc, Busy):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(OperationalError)
+def on_database_busy(request, exc: OperationalError):
+    """A lock or statement timeout (or a collision) anywhere: 503 with a code, try again — not a 500."""
+    busy = busy_error(exc)
+    if busy is None:
+        raise exc
+    logger.warning("database busy: %s on %s %s", busy.code, request.method, request.path)
+    return on_domain_error(request, busy)
 
 
 @api.exception_handler(ValidationError)

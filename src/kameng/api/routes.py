@@ -286,7 +286,15 @@ def sandbox_clock_advance(request, body: AdvanceIn):
 
 @api.get("/health", auth=None, tags=["ops"])
 def health(request):
-    return {"ok": True, "sandbox": settings.KAMENG_SANDBOX}
+    """Alive and able to reach the database. Takes no row lock, so it answers while rows are held."""
+    from django.db import DatabaseError, connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return api.create_response(request, {"ok": False, "database": "unreachable"}, status=503)
+    return {"ok": True, "sandbox": settings.KAMENG_SANDBOX, "database": "ok"}
 
 
 
