@@ -5,7 +5,7 @@ from kameng.inventory.models import CardSecret
 from kameng.ledger.selectors import book_check
 from kameng.orders.models import Order
 from kameng.payments.gateways import sandbox
-from kameng.payments.models import Payment
+from kameng.payments.models import Payment, PaymentNotification
 
 
 def place(api, product, **extra):
@@ -53,6 +53,83 @@ def test_a_bad_notification_changes_nothing(api_as, buyer, make_product, change,
     assert 400 <= response.status_code < 500 and response.json()["error"]["code"] == code
     assert api.get(f"/orders/{order['order_no']}").json()["status"] == "pending_payment"
     assert Payment.objects.get().status == "pending"
+    audit = PaymentNotification.objects.get()
+    assert audit.outcome == code and audit.kind == "payment" and "sign" not in audit.fields
+
+
+def form_body(fields):
+    """A form body built by hand, so that any bytes at all can be sent."""
+    from urllib.parse import quote
+
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in fields.items())
+
+
+def multipart_escaped(fields):
+    """A multipart body declaring a charset that decodes `\\ud800` escapes: how a lone surrogate gets in."""
+    parts = [f'--zz\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields.items()]
+    return ("".join(parts) + "--zz--\r\n").encode("ascii"), "multipart/form-data; boundary=zz; charset=unicode_escape"
+
+
+@pytest.mark.parametrize("how", ["nul_in_value", "nul_in_name", "lone_surrogate", "surrogate_in_name"])
+def test_hostile_bytes_in_a_notification_are_refused_recorded_and_change_nothing(api_as, buyer, make_product, how):
+    """NUL bytes and lone surrogates answered 500 (PostgreSQL cannot store NUL; nothing can encode a lone
+    surrogate, not even the signature check) and the refusal was not recorded."""
+    api = api_as(buyer)
+    order = place(api, make_product(keys=1))
+    fields = signed(order)
+    if how == "nul_in_value":
+        body, content_type = form_body(signed(order, trade_no="SBX\x00DROP")), "application/x-www-form-urlencoded"
+    elif how == "nul_in_name":
+        body, content_type = form_body({**fields, "x\x00y": "1"}), "application/x-www-form-urlencoded"
+    elif how == "lone_surrogate":
+        body, content_type = multipart_escaped({**fields, "trade_no": "SBX\\ud800"})
+    else:
+        body, content_type = multipart_escaped({**fields, "\\udc80": "1"})
+    # CONTENT_TYPE given raw: the test client would otherwise re-encode the body in the declared charset.
+    response = api.client.post("/api/v1/payments/notify/sandbox", body, content_type="text/plain", CONTENT_TYPE=content_type)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_CHARACTERS"
+    assert Payment.objects.get().status == "pending"
+    audit = PaymentNotification.objects.get()
+    assert audit.outcome == "INVALID_CHARACTERS" and audit.payment_no == order["payment"]["payment_no"]
+    assert audit.fields["trade_no"].startswith("SBX") and "\x00" not in audit.fields["trade_no"]
+    assert notify(api, signed(order)).status_code == 200  # the real one still goes through
+
+
+def test_a_trade_number_that_paid_another_payment_is_refused_and_recorded(api_as, buyer, make_product):
+    """Reusing another payment's `trade_no` answered 500 (the unique index) and went unrecorded."""
+    api = api_as(buyer)
+    product = make_product(keys=2)
+    first, second = place(api, product), place(api, product)
+    paid = signed(first)
+    assert notify(api, paid).status_code == 200
+    response = notify(api, signed(second, trade_no=paid["trade_no"]))
+    assert response.status_code == 409 and response.json()["error"]["code"] == "TRADE_NO_REUSED"
+    assert api.get(f"/orders/{second['order_no']}").json()["status"] == "pending_payment"
+    outcomes = list(PaymentNotification.objects.order_by("id").values_list("payment_no", "outcome"))
+    assert outcomes == [(first["payment"]["payment_no"], "ACCEPTED"), (second["payment"]["payment_no"], "TRADE_NO_REUSED")]
+    assert notify(api, signed(second)).status_code == 200  # with its own trade number it pays
+
+
+def test_a_body_that_is_not_a_form_is_refused_and_recorded(api_as, buyer):
+    api = api_as(buyer)
+    for body, content_type in ((b"--zz\r\nx", "multipart/form-data"),  # no boundary
+                               (b"payment_no=P1", "application/x-www-form-urlencoded; charset=utf-16")):
+        broken = api.client.post("/api/v1/payments/notify/sandbox", body, content_type=content_type)
+        assert broken.status_code == 400 and broken.json()["error"]["code"] == "UNREADABLE_NOTIFICATION"
+    json_body = api.client.post("/api/v1/payments/notify/sandbox", {"payment_no": "\x00"}, content_type="application/json")
+    assert json_body.status_code == 400
+    assert list(PaymentNotification.objects.order_by("id").values_list("outcome", flat=True)) == [
+        "UNREADABLE_NOTIFICATION", "UNREADABLE_NOTIFICATION", "INVALID_NOTIFICATION"]
+
+
+def test_the_audit_list_never_shows_a_signature_or_unbounded_junk(api_as, buyer, make_product):
+    api = api_as(buyer)
+    order = place(api, make_product(keys=1))
+    notify(api, {**signed(order), "trade_no": "\u202e" + "T" * 5000, "junk" * 50: "x"})
+    audit = PaymentNotification.objects.get()
+    assert audit.outcome == "BAD_SIGNATURE" and "sign" not in audit.fields
+    assert len(audit.fields["trade_no"]) <= 128 and "\u202e" not in audit.fields["trade_no"]
+    assert audit.fields["_unexpected_fields"] == 1 and len(audit.trade_no) <= 64
 
 
 def test_a_forged_amount_with_the_old_signature_is_refused(api_as, buyer, make_product):

@@ -9,6 +9,7 @@ payout's state under a row lock; a crash between the call and our commit is repa
 import logging
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -22,12 +23,14 @@ from kameng.ledger.services import Accounts, Line, journal_post
 from kameng.orders.locking import lock_items
 from kameng.orders.models import ItemStatus, Order
 from kameng.orders.policies import commission_fen
+from kameng.payments import audit as payment_audit
 from kameng.payments import errors as payment_errors
+from kameng.payments import services as payment_services
 from kameng.payments.gateways import sandbox, sandbox_refunds
 
 from .events import refund_event, tell_buyer
 from .locking import lock_payout, lock_refund
-from .models import Refund, RefundPayout
+from .models import Refund, RefundPayout, RefundStatus
 from .policies import PERSONAL_REASONS
 
 logger = logging.getLogger(__name__)
@@ -144,29 +147,58 @@ def payout_send(*, payout_id: int) -> None:
 
 
 def refund_notification_receive(fields: dict) -> RefundPayout:
-    """The gateway says a refund arrived. Signed, matching, and only once."""
-    fields = {k: v for k, v in fields.items() if isinstance(v, str)}
-    missing = [n for n in ("request_no", "refund_ref", "amount", "status", "ts", "sign") if not fields.get(n)]
+    """The gateway says a refund arrived. Signed, fresh, matching a payout we sent — and only once.
+
+    Every notification is recorded in the payments' audit trail, accepted or refused; a refusal
+    changes nothing else.
+    """
+    record = partial(payment_audit.record, gateway=sandbox.NAME, kind="refund", fields=fields,
+                     expected=sandbox_refunds.FIELDS)
+    try:
+        fields = payment_services.notification_fields(fields)
+        payout = _refund_notification_apply(fields)
+    except payment_errors.DomainError as exc:
+        record(outcome=exc.code)
+        logger.warning("refund notification refused: %s request_no=%s", exc.code,
+                       payment_audit.clean(fields.get("request_no", ""), 40))
+        raise
+    except Exception:
+        payment_audit.record_failure(record)
+        raise
+    record(outcome=payment_audit.ACCEPTED)
+    return payout
+
+
+def _refund_notification_apply(fields: dict) -> RefundPayout:
+    missing = [n for n in (*sandbox_refunds.FIELDS, "sign") if not fields.get(n)]
     if missing:
         raise payment_errors.BadNotification(f"missing fields: {', '.join(missing)}")
     if not sandbox.verify(fields):
         raise payment_errors.bad_signature()
     if fields["status"] != "REFUND_SUCCESS":
         raise payment_errors.BadNotification("only REFUND_SUCCESS completes a refund", code="UNSUPPORTED_STATUS")
+    if not payment_services.is_fresh(fields["ts"]):
+        raise payment_errors.stale()
+    try:
+        amount = Money.parse(fields["amount"])
+    except Exception as exc:
+        raise payment_errors.amount_mismatch() from exc
     with transaction.atomic():
         found = RefundPayout.objects.filter(request_no=fields["request_no"]).values_list("refund_id", "id").first()
         if found is None:
-            raise payment_errors.payment_not_found()
+            raise payment_errors.payout_not_found()
         order, refund = lock_refund(found[0])  # the codebase's one lock order: order, refund, payout
         payout = lock_payout(found[1])
-        try:
-            amount = Money.parse(fields["amount"])
-        except Exception as exc:
-            raise payment_errors.amount_mismatch() from exc
         if amount.fen != payout.amount_fen:
             raise payment_errors.amount_mismatch()
+        if payout.gateway_ref and fields["refund_ref"] != payout.gateway_ref:
+            raise payment_errors.refund_ref_mismatch()
         if payout.status == RefundPayout.Status.SUCCEEDED:
             raise payment_errors.already_processed()
+        # Only a refund the gateway accepted from us can complete: one still pending is settled by
+        # `payouts_reconcile` first (the gateway retries its notification meanwhile).
+        if payout.status != RefundPayout.Status.SENT or refund.status != RefundStatus.REFUNDING:
+            raise payment_errors.payout_not_sent()
         payout_complete(payout=payout, refund=refund, order=order, gateway_ref=fields["refund_ref"])
     return payout
 

@@ -251,12 +251,19 @@ def staff_reject(request, refund_id: str, body: RejectIn):
     return refund_out(refund, staff=True)
 
 
-@api.post("/payments/refund-notify/sandbox", auth=None, tags=["payments"])
-def refund_notify_sandbox(request):
+@api.post("/payments/notify/sandbox-refund", auth=None, tags=["payments"])
+def notify_sandbox_refund(request):
     from kameng.aftersales.payouts import refund_notification_receive
+    from kameng.payments.notify import sandbox_refund_form
 
-    payout = refund_notification_receive(dict(request.POST.items()))
+    payout = refund_notification_receive(sandbox_refund_form(request))
     return {"result": "success", "request_no": payout.request_no}
+
+
+@api.post("/payments/refund-notify/sandbox", auth=None, tags=["payments"], deprecated=True)
+def refund_notify_sandbox(request):
+    """The first path of the sandbox refund notification; `/payments/notify/sandbox-refund` is the same."""
+    return notify_sandbox_refund(request)
 
 
 @api.get("/signing-key", auth=None, tags=["after-sales"])

@@ -24,6 +24,7 @@ from kameng.orders import fulfilment
 from kameng.orders import selectors as order_selectors
 from kameng.orders import services as orders
 from kameng.payments import services as payments
+from kameng.payments.notify import sandbox_payment_form
 
 from .base import api, client_ip
 from .serializers import iso, order_out, product_out
@@ -232,7 +233,7 @@ def manual_deliver(request, order_no: str, body: DeliverIn):
 
 @api.post("/payments/notify/sandbox", auth=None, tags=["payments"])
 def notify_sandbox(request):
-    payment = payments.notification_receive(dict(request.POST.items()))
+    payment = payments.notification_receive(sandbox_payment_form(request))
     return {"result": "success", "payment_no": payment.payment_no}
 
 

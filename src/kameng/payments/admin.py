@@ -14,5 +14,5 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(PaymentNotification)
 class PaymentNotificationAdmin(ReadOnlyAdmin):
-    list_display = ("received_at", "gateway", "payment_no", "trade_no", "outcome")
-    list_filter = ("outcome",)
+    list_display = ("received_at", "gateway", "kind", "payment_no", "trade_no", "outcome")
+    list_filter = ("kind", "outcome")

@@ -40,9 +40,14 @@ class Payment(ConcurrentTransitionMixin, models.Model):
 
 
 class PaymentNotification(models.Model):
-    """Every notification that reached the notify endpoint, accepted or refused, for audit."""
+    """Every notification that reached a notify endpoint, accepted or refused, for audit (see `audit`)."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("支付通知")
+        REFUND = "refund", _("退款通知")
 
     gateway = models.CharField(max_length=20)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PAYMENT)
     payment_no = models.CharField(max_length=64, blank=True, default="")
     trade_no = models.CharField(max_length=64, blank=True, default="")
     fields = models.JSONField()

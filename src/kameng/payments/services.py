@@ -3,8 +3,9 @@
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from kameng.core import clock, locks
 from kameng.core.errors import Invalid
@@ -12,9 +13,9 @@ from kameng.core.models import reloaded
 from kameng.core.money import InvalidAmount, Money
 from kameng.ledger.services import Accounts, Line, journal_post
 
-from . import errors
+from . import audit, errors
 from .gateways import sandbox
-from .models import Payment, PaymentNotification, PaymentPurpose, PaymentStatus
+from .models import Payment, PaymentPurpose, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +50,6 @@ def wallet_payment_create(*, payer, amount: Money, order) -> Payment:
     )
 
 
-def _log(fields: dict, outcome: str) -> None:
-    safe = {k: str(v)[:128] for k, v in fields.items() if k in sandbox.FIELDS}
-    PaymentNotification.objects.create(
-        gateway=sandbox.NAME,
-        payment_no=safe.get("payment_no", "")[:64],
-        trade_no=safe.get("trade_no", "")[:64],
-        fields=safe,
-        outcome=outcome,
-        received_at=clock.now(),
-    )
-
-
 def _parse_ts(value: str) -> datetime | None:
     try:
         return datetime.fromtimestamp(float(value), tz=UTC)
@@ -73,6 +62,20 @@ def _parse_ts(value: str) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
+def is_fresh(ts: str) -> bool:
+    """A gateway notification's `ts` is readable and within the tolerance of now (replays and old forgeries fail)."""
+    moment = _parse_ts(ts)
+    return moment is not None and clock.is_recent(moment, tolerance=NOTIFICATION_TOLERANCE)
+
+
+def notification_fields(fields: dict) -> dict:
+    """The string fields of a notification; NUL bytes and lone surrogates refuse it whole (nothing can store them)."""
+    fields = {k: v for k, v in fields.items() if isinstance(k, str) and isinstance(v, str)}
+    if audit.has_unstorable_characters(fields):
+        raise errors.unstorable_characters()
+    return fields
+
+
 def _check(fields: dict) -> tuple[str, str, Money]:
     missing = [name for name in (*sandbox.FIELDS, "sign") if not fields.get(name)]
     if missing:
@@ -81,9 +84,8 @@ def _check(fields: dict) -> tuple[str, str, Money]:
         raise errors.bad_signature()
     if fields["status"] != "SUCCESS":
         raise errors.BadNotification("only SUCCESS notifications move money", code="UNSUPPORTED_STATUS")
-    moment = _parse_ts(fields["ts"])
-    if moment is None or not clock.is_recent(moment, tolerance=NOTIFICATION_TOLERANCE):
-        raise errors.BadNotification("the notification is stale or its time is unreadable", code="STALE_NOTIFICATION")
+    if not is_fresh(fields["ts"]):
+        raise errors.stale()
     try:
         amount = Money.parse(fields["amount"])
     except InvalidAmount as exc:
@@ -91,25 +93,47 @@ def _check(fields: dict) -> tuple[str, str, Money]:
     return fields["payment_no"], fields["trade_no"], amount
 
 
+def _capture_notified(payment_no: str, trade_no: str, amount: Money) -> Payment:
+    with transaction.atomic():
+        payment = locks.lock_first(Payment.objects.filter(payment_no=payment_no))  # before its order
+        if payment is None:
+            raise errors.payment_not_found()
+        if amount.fen != payment.amount_fen:
+            raise errors.amount_mismatch()
+        if payment.status != PaymentStatus.PENDING:
+            raise errors.already_processed()
+        if Payment.objects.filter(trade_no=trade_no).exclude(id=payment.id).exists():
+            raise errors.trade_no_reused()
+        payment_capture(payment=payment, trade_no=trade_no)
+    return payment
+
+
 def notification_receive(fields: dict) -> Payment:
-    """Handle a gateway notification. Refusals raise and change nothing but the audit log."""
-    fields = {k: v for k, v in fields.items() if isinstance(v, str)}
+    """Handle a gateway notification. Refusals raise and change nothing but the audit trail.
+
+    Every notification is recorded (accepted, duplicate, refused — and even one that fails
+    unexpectedly), with its sanitized fields and the outcome's code.
+    """
+    record = partial(audit.record, gateway=sandbox.NAME, kind="payment", fields=fields, expected=sandbox.FIELDS)
     try:
+        fields = notification_fields(fields)
         payment_no, trade_no, amount = _check(fields)
-        with transaction.atomic():
-            payment = locks.lock_first(Payment.objects.filter(payment_no=payment_no))  # before its order
-            if payment is None:
-                raise errors.payment_not_found()
-            if amount.fen != payment.amount_fen:
-                raise errors.amount_mismatch()
-            if payment.status != PaymentStatus.PENDING:
-                raise errors.already_processed()
-            payment_capture(payment=payment, trade_no=trade_no)
+        try:
+            payment = _capture_notified(payment_no, trade_no, amount)
+        except IntegrityError:
+            # Two payments raced with one trade number: the unique index let only one through.
+            if Payment.objects.filter(trade_no=trade_no).exclude(payment_no=payment_no).exists():
+                raise errors.trade_no_reused() from None
+            raise
     except errors.DomainError as exc:
-        _log(fields, exc.code)
-        logger.warning("payment notification refused: %s payment_no=%s", exc.code, fields.get("payment_no", "")[:64])
+        record(outcome=exc.code)
+        logger.warning("payment notification refused: %s payment_no=%s", exc.code,
+                       audit.clean(fields.get("payment_no", ""), 64))
         raise
-    _log(fields, "ACCEPTED")
+    except Exception:
+        audit.record_failure(record)
+        raise
+    record(outcome=audit.ACCEPTED)
     return payment
 
 

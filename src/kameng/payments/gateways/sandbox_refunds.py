@@ -12,6 +12,8 @@ from kameng.core.money import Money
 from ..models import SandboxGatewayRefund
 from . import sandbox
 
+FIELDS = ("request_no", "refund_ref", "amount", "status", "ts")  # and `sign`
+
 # How long the sandbox takes to complete a refund; always before the promised arrival time.
 COMPLETION_DELAY = {"alipay": timedelta(minutes=10), "wechat": timedelta(minutes=10), "bank": timedelta(hours=24)}
 
