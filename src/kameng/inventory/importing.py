@@ -35,9 +35,13 @@ class ImportResult:
     duplicates: int = 0
     rejected: int = 0
     rejected_lines: list[tuple[int, str]] = field(default_factory=list)  # (line number, problem); first 100
+    rejections: list[dict] | None = None  # API list imports: every refused key as {"index", "problem"}
 
     def as_dict(self) -> dict:
-        return {"imported": self.imported, "duplicates": self.duplicates, "rejected": self.rejected}
+        body = {"imported": self.imported, "duplicates": self.duplicates, "rejected": self.rejected}
+        if self.rejections:  # only when there are some: a clean import answers the contract's three counts
+            body["rejections"] = self.rejections
+        return body
 
 
 def _insert_chunk_postgres(rows: list[tuple], batch_id: int, product_id: int, now) -> int:

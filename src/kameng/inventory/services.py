@@ -46,7 +46,11 @@ def batch_finish(*, batch: ImportBatch, result: ImportResult | None, error: str 
 
 
 def keys_import_list(*, actor: User, product_id: int, keys: list) -> ImportResult:
-    """The API import: the whole list is checked first; one bad entry refuses all of it."""
+    """The API import: good keys are imported, malformed ones counted and reported by position.
+
+    A rejection names the key's index in the list and the problem, never the key. The request is one
+    transaction: the batch, its keys and its counters commit together or not at all.
+    """
     product = _stocked_product(actor=actor, product_id=product_id)
     if not isinstance(keys, list) or not keys:
         raise Invalid("keys is a non-empty list of strings", code="INVALID_KEYS")
@@ -55,21 +59,21 @@ def keys_import_list(*, actor: User, product_id: int, keys: list) -> ImportResul
             f"at most {settings.KAMENG_MAX_KEYS_PER_REQUEST} keys per request; use kameng import-keys for files",
             code="TOO_MANY_KEYS",
         )
-    problems = []
+    good, rejections = [], []
     for position, key in enumerate(keys):
         problem = "not_a_string" if not isinstance(key, str) else key_problem(normalize_key(key))
         if problem:
-            problems.append({"index": position, "problem": problem})
-    if problems:
-        # Positions and reasons only: a secret never goes back out in an error.
-        raise Invalid(
-            f"{len(problems)} keys are malformed (empty, control characters or over 512 characters); nothing was imported",
-            code="INVALID_KEYS",
-            details=problems[:100],
-        )
-    batch = batch_start(actor=actor, product=product, source="api", total_lines=len(keys))
-    result = import_lines(batch=batch, lines=keys)
-    batch_finish(batch=batch, result=result)
+            rejections.append({"index": position, "problem": problem})
+        else:
+            good.append(key)
+    with transaction.atomic():
+        batch = batch_start(actor=actor, product=product, source="api", total_lines=len(keys))
+        # One chunk: inside this transaction PostgreSQL's staging table keeps its rows until commit.
+        result = import_lines(batch=batch, lines=good, chunk_size=max(len(good), 1))
+        result.rejected = len(rejections)
+        result.rejections = rejections
+        batch_finish(batch=batch, result=result)
+        ImportBatch.objects.filter(id=batch.id).update(processed=len(keys))
     return result
 
 
