@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kameng.core.middleware.TextGate",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "kameng.core.middleware.SandboxGate",
     "kameng.core.clock.PinClockMiddleware",

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from kameng.catalog.policies import RefundPolicy
+from kameng.core.text import strip_invisible
 
 EVIDENCE_REASONS = ("invalid_key", "key_already_used", "not_as_described", "system_error")
 PERSONAL_REASONS = ("changed_mind", "wrong_account")
@@ -157,8 +158,11 @@ GOOD_DESCRIPTION_HINT = (
 
 
 def description_problem(text: str) -> str | None:
-    """Why a description is too vague to act on, or None."""
-    stripped = "".join(text.split())
+    """Why a description is too vague to act on, or None.
+
+    Judged on the text a reviewer will see: zero-width and bidi characters are not content.
+    """
+    stripped = "".join(strip_invisible(text).split())
     if len(stripped) < MIN_DESCRIPTION_CHARS:
         return "too_short"
     lowered = stripped.lower()

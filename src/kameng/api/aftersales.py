@@ -14,7 +14,7 @@ from kameng.core.errors import Invalid
 from kameng.core.idempotency import run_idempotent
 from kameng.core.money import fen_str
 
-from .base import api
+from .base import Code, Text, api
 from .serializers import iso, order_out
 
 
@@ -96,11 +96,11 @@ def refund_options(request, order_no: str):
 
 
 class RefundIn(Schema):
-    order_no: str
-    reason: str
-    description: str
+    order_no: Code
+    reason: Code
+    description: Text
     item_ids: list | None = None
-    destination: str = "original"
+    destination: Code = "original"
 
 
 @api.post("/refunds", tags=["after-sales"])
@@ -135,7 +135,7 @@ def refund_evidence(request, refund_id: str, file: UploadedFile = File(...)):  #
 
 
 class MessageIn(Schema):
-    body: str
+    body: Text
 
 
 @api.post("/refunds/{refund_id}/messages", tags=["after-sales"])
@@ -150,7 +150,7 @@ def refund_urge(request, refund_id: str):
 
 
 class AppealIn(Schema):
-    description: str
+    description: Text
 
 
 @api.post("/refunds/{refund_id}/appeal", tags=["after-sales"])
@@ -218,7 +218,7 @@ def staff_refund_case(request, refund_id: str):
 
 
 class InfoIn(Schema):
-    message: str
+    message: Text
 
 
 @api.post("/staff/refunds/{refund_id}/request-info", tags=["staff"])
@@ -228,9 +228,9 @@ def staff_request_info(request, refund_id: str, body: InfoIn):
 
 
 class ApproveIn(Schema):
-    amount: str | int | None = None
-    fee: str | int | None = None
-    note: str = ""
+    amount: Code | int | None = None
+    fee: Code | int | None = None
+    note: Text = ""
 
 
 @api.post("/staff/refunds/{refund_id}/approve", tags=["staff"])
@@ -241,8 +241,8 @@ def staff_approve(request, refund_id: str, body: ApproveIn):
 
 
 class RejectIn(Schema):
-    reason_code: str
-    note: str = ""
+    reason_code: Code
+    note: Text = ""
 
 
 @api.post("/staff/refunds/{refund_id}/reject", tags=["staff"])

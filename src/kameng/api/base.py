@@ -1,6 +1,7 @@
 """The NinjaAPI instance, authentication and the error format of the contract."""
 
 import logging
+from typing import Annotated
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
@@ -8,11 +9,14 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from kameng.accounts.services import token_user
 from kameng.core.error_texts import one_language, text_for
 from kameng.core.errors import DomainError
 from kameng.core.locks import Busy, busy_error
+from kameng.core.text import INVALID_TEXT, InvalidText, clean_text, refuse_unstorable
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +68,35 @@ def on_database_busy(request, exc: OperationalError):
     return on_domain_error(request, busy)
 
 
+def _text_rule(rule):
+    """A kameng.core.text rule as a pydantic validator: its refusal becomes an `invalid_text` error."""
+
+    def check(value: str) -> str:
+        try:
+            return rule(value)
+        except InvalidText as exc:
+            raise PydanticCustomError("invalid_text", exc.message) from None
+
+    return check
+
+
+# The text types of the API schemas. Every string a body carries is one of these, so NUL bytes and lone
+# surrogates are refused (422 INVALID_TEXT) before any service or database sees them.
+Code = Annotated[str, AfterValidator(_text_rule(refuse_unstorable))]
+"""Identifiers, codes, passwords: refused when unstorable, otherwise taken exactly as sent."""
+Text = Annotated[str, AfterValidator(_text_rule(clean_text))]
+"""Free text (descriptions, notes, messages): also stripped of bidi controls and zero-width characters."""
+Line = Annotated[str, AfterValidator(_text_rule(lambda value: clean_text(value, one_line=True)))]
+"""Names: cleaned like Text, and one line without control characters."""
+
+
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
     details = [
         {"loc": [str(part) for part in e.get("loc", [])], "msg": str(e.get("msg", ""))} for e in exc.errors
     ]
+    if any(e.get("type") == "invalid_text" for e in exc.errors):
+        return error(request, 422, INVALID_TEXT, "a text field holds a character that is not allowed", details)
     return error(request, 422, "VALIDATION_ERROR", "the request does not match the expected fields", details)
 
 

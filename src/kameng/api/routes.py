@@ -26,15 +26,15 @@ from kameng.orders import services as orders
 from kameng.payments import services as payments
 from kameng.payments.notify import sandbox_payment_form
 
-from .base import api, client_ip
+from .base import Code, Line, Text, api, client_ip
 from .serializers import iso, order_out, product_out
 
-Amount = str | int
+Amount = Code | int
 
 
 class TokenIn(Schema):
-    username: str
-    password: str
+    username: Code
+    password: Code
 
 
 @api.post("/auth/token", auth=None, tags=["auth"])
@@ -60,13 +60,13 @@ def me(request):
 
 
 class ProductIn(Schema):
-    name: str
-    kind: str
+    name: Line
+    kind: Code
     price: Amount
     face_value: Amount = "0"
     delivery_promise_minutes: int = 5
     refund_policy: dict | None = None
-    description: str = ""
+    description: Text = ""
     is_manual: bool = False
     supplier_id: int | None = None
 
@@ -85,7 +85,7 @@ def product_list_managed(request):
     qs = catalog_selectors.products_with_stock(active_only=False)
     if user.role == Role.SUPPLIER:
         qs = qs.filter(supplier=user)
-    return [product_out(p) for p in qs]
+    return [product_out(p, in_list=True) for p in qs]
 
 
 class KeysIn(Schema):
@@ -100,7 +100,7 @@ def keys_import(request, product_id: int, body: KeysIn):
 
 @api.get("/products", auth=None, tags=["catalog"])
 def product_list(request):
-    return [product_out(p) for p in catalog_selectors.products_with_stock()]
+    return [product_out(p, in_list=True) for p in catalog_selectors.products_with_stock()]
 
 
 @api.get("/products/{product_id}", auth=None, tags=["catalog"])
@@ -114,8 +114,8 @@ def product_detail(request, product_id: int):
 class OrderIn(Schema):
     product_id: int
     quantity: int
-    channel: str
-    recharge_account: str | None = None
+    channel: Code
+    recharge_account: Code | None = None
     accept_terms: bool = False
 
 
@@ -189,7 +189,7 @@ def wallet(request):
 
 class RechargeIn(Schema):
     amount: Amount
-    channel: str
+    channel: Code
 
 
 @api.post("/wallet/recharge", tags=["wallet"])
@@ -257,7 +257,7 @@ def sandbox_pay(request, payment_no: str):
 
 
 class TopupResultIn(Schema):
-    status: str
+    status: Code
 
 
 @api.post("/sandbox/topups/{order_no}/result", tags=["sandbox"])

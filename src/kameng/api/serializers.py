@@ -2,7 +2,7 @@
 
 from django.utils import timezone, translation
 
-from kameng.catalog.policies import RefundPolicy
+from kameng.catalog.policies import RefundPolicy, summary
 from kameng.catalog.selectors import product_stock
 from kameng.core.money import fen_str
 
@@ -11,12 +11,14 @@ def iso(moment):
     return timezone.localtime(moment).isoformat() if moment else None
 
 
-def product_out(product) -> dict:
+def product_out(product, *, in_list: bool = False) -> dict:
+    """A product; `in_list` gives its description's summary only (the full text is on GET /products/{id})."""
     policy = RefundPolicy.from_stored(product.refund_policy)
     return {
         "id": product.id,
         "name": product.name,
-        "description": product.description,
+        "description": summary(product.description) if in_list else product.description,
+        "description_truncated": in_list and summary(product.description) != product.description,
         "kind": product.kind,
         "price": fen_str(product.price_fen),
         "face_value": fen_str(product.face_value_fen),

@@ -9,8 +9,38 @@ from decimal import Decimal
 
 from kameng.core.errors import Invalid
 from kameng.core.money import InvalidAmount, parse_rate
+from kameng.core.text import clean_text
 
 MAX_PERSONAL_FEE_RATE = Decimal("0.10")
+RATE_STEP = Decimal("0.01")  # rates are stored and shown with two places: a finer rate would be silently rounded
+
+PRODUCT_NAME_MAX = 200
+# A description is copied into every order's snapshot and shown on the product page: it is bounded.
+PRODUCT_DESCRIPTION_MAX = 5000
+SUMMARY_CHARS = 120  # what a list of products shows of each description
+
+
+def product_text(*, name: str, description: str) -> tuple[str, str]:
+    """A product's name and description as they may be stored, or Invalid with a code.
+
+    Cleaned first (kameng.core.text): a name of bidi overrides and zero-width characters is empty.
+    """
+    if not isinstance(name, str) or not isinstance(description, str):
+        raise Invalid("name and description are text", code="INVALID_NAME")
+    name = clean_text(name, field="name", one_line=True).strip()
+    if not 1 <= len(name) <= PRODUCT_NAME_MAX:
+        raise Invalid(f"a product name is 1 to {PRODUCT_NAME_MAX} visible characters", code="INVALID_NAME")
+    description = clean_text(description, field="description").strip()
+    if len(description) > PRODUCT_DESCRIPTION_MAX:
+        raise Invalid(f"a product description is at most {PRODUCT_DESCRIPTION_MAX} characters",
+                      code="PRODUCT_DESCRIPTION_TOO_LONG")
+    return name, description
+
+
+def summary(description: str) -> str:
+    """The start of a description, for lists: the full text is on the product's own page."""
+    text = " ".join(description.split())
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -23,17 +53,27 @@ class RefundPolicy:
 
     @classmethod
     def from_input(cls, data: dict | None) -> "RefundPolicy":
+        """Rules as a supplier sent them, or Invalid (INVALID_REFUND_POLICY): nothing is rounded or coerced."""
+        if data is not None and not isinstance(data, dict):
+            raise Invalid("refund_policy is an object", code="INVALID_REFUND_POLICY")
         data = dict(data or {})
         unknown = set(data) - {f for f in cls.__dataclass_fields__}
         if unknown:
             raise Invalid(f"unknown refund policy fields: {', '.join(sorted(unknown))}", code="INVALID_REFUND_POLICY")
         defaults = cls()
+        raw_rate = data.get("personal_reason_fee_rate", defaults.personal_reason_fee_rate)
+        if not isinstance(raw_rate, str | Decimal):
+            raise Invalid('personal_reason_fee_rate is a decimal string such as "0.05"', code="INVALID_REFUND_POLICY")
         try:
-            rate = parse_rate(data.get("personal_reason_fee_rate", defaults.personal_reason_fee_rate))
+            rate = parse_rate(raw_rate)
         except InvalidAmount as exc:
-            raise Invalid(str(exc), code="INVALID_REFUND_POLICY") from exc
+            raise Invalid('personal_reason_fee_rate is a decimal string such as "0.05"',
+                          code="INVALID_REFUND_POLICY") from exc
         if not Decimal(0) <= rate <= MAX_PERSONAL_FEE_RATE:
             raise Invalid("personal_reason_fee_rate is between 0 and 0.10", code="INVALID_REFUND_POLICY")
+        if rate != rate.quantize(RATE_STEP):
+            raise Invalid("personal_reason_fee_rate has at most two decimal places (0.05, not 0.055)",
+                          code="INVALID_REFUND_POLICY")
         ints = {}
         bounds = {
             "refund_window_hours": (1, 24 * 90),
@@ -46,7 +86,7 @@ class RefundPolicy:
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise Invalid(f"{name} is a whole number from {low} to {high}", code="INVALID_REFUND_POLICY")
             ints[name] = value
-        return cls(personal_reason_fee_rate=rate.quantize(Decimal("0.0001")).normalize(), **ints)
+        return cls(personal_reason_fee_rate=rate.quantize(RATE_STEP), **ints)
 
     @classmethod
     def from_stored(cls, data: dict) -> "RefundPolicy":

@@ -6,7 +6,7 @@ from kameng.core.errors import Forbidden, Invalid, NotFound
 from kameng.core.money import InvalidAmount, Money
 
 from .models import Product, ProductKind
-from .policies import RefundPolicy
+from .policies import RefundPolicy, product_text
 
 
 def _money(value, field: str, *, positive: bool) -> Money:
@@ -38,9 +38,7 @@ def product_create(
         raise Forbidden("only suppliers and admins create products", code="ROLE_FORBIDDEN")
     if kind not in ProductKind.values:
         raise Invalid(f"kind is one of {', '.join(ProductKind.values)}", code="INVALID_KIND")
-    name = (name or "").strip()
-    if not 1 <= len(name) <= 200:
-        raise Invalid("a product name is 1 to 200 characters", code="INVALID_NAME")
+    name, description = product_text(name=name or "", description=description or "")
     if not 0 <= delivery_promise_minutes <= 60 * 24 * 7:
         raise Invalid("delivery_promise_minutes is from 0 to 10080", code="INVALID_DELIVERY_PROMISE")
     policy = RefundPolicy.from_input(refund_policy)
@@ -54,7 +52,7 @@ def product_create(
         return Product.objects.create(
             supplier=supplier,
             name=name,
-            description=description or "",
+            description=description,
             kind=kind,
             price_fen=_money(price, "price", positive=True).fen,
             face_value_fen=_money(face_value, "face_value", positive=False).fen,

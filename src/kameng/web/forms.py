@@ -7,17 +7,37 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from kameng.catalog.models import ProductKind
+from kameng.catalog.policies import PRODUCT_DESCRIPTION_MAX
+from kameng.core.text import InvalidText, clean_text
 from kameng.orders.models import Channel
 from kameng.payments.services import GATEWAY_CHANNELS
 
 MONEY = {"max_digits": 11, "decimal_places": 2}
 
 
+class TextField(forms.CharField):
+    """A CharField judged by kameng.core.text, like the API's text types: text that cannot be stored is
+    refused, bidi controls and zero-width characters are stripped before length and vagueness checks.
+    `one_line` for names."""
+
+    def __init__(self, *args, one_line: bool = False, **kwargs):
+        self.one_line = one_line
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        try:
+            value = clean_text(value, one_line=self.one_line)
+        except InvalidText as exc:
+            raise forms.ValidationError(_("文本含有不允许的字符（空字符、孤立代理项或控制字符）。"), code="invalid_text") from exc
+        return value.strip() if self.strip else value
+
+
 class CheckoutForm(forms.Form):
     quantity = forms.IntegerField(label=_("数量"), min_value=1, initial=1)
     channel = forms.ChoiceField(label=_("支付方式"), choices=Channel.choices, initial=Channel.ALIPAY,
                                 widget=forms.RadioSelect)
-    recharge_account = forms.CharField(label=_("充值账号"), max_length=64, required=False,
+    recharge_account = TextField(label=_("充值账号"), max_length=64, required=False,
                                        help_text=_("手机号或游戏账号，直充商品必填"))
     accept_terms = forms.BooleanField(
         label=_("我已知悉并同意：本商品为数字商品，依《消费者权益保护法》第二十五条不适用七日无理由退货。"),
@@ -43,13 +63,14 @@ class RechargeForm(forms.Form):
 
 
 class ProductForm(forms.Form):
-    name = forms.CharField(label=_("商品名称"), max_length=200)
+    name = TextField(label=_("商品名称"), max_length=200, one_line=True)
     kind = forms.ChoiceField(label=_("类型"), choices=ProductKind.choices)
     is_manual = forms.BooleanField(label=_("人工发货（不从库存自动发卡）"), required=False)
     price = forms.DecimalField(label=_("售价（元）"), min_value=Decimal("0.01"), **MONEY)
     face_value = forms.DecimalField(label=_("面值（元）"), min_value=Decimal("0"), initial=Decimal("0"), **MONEY)
     delivery_promise_minutes = forms.IntegerField(label=_("承诺发货时间（分钟）"), min_value=0, max_value=10080, initial=5)
-    description = forms.CharField(label=_("商品描述"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = TextField(label=_("商品描述"), required=False, max_length=PRODUCT_DESCRIPTION_MAX,
+                            widget=forms.Textarea(attrs={"rows": 3}))
     refund_window_hours = forms.IntegerField(label=_("售后申请时限（小时）"), min_value=1, max_value=2160, initial=72)
     personal_reason_fee_rate = forms.DecimalField(label=_("个人原因退款手续费率"), min_value=Decimal("0"),
                                                   max_value=Decimal("0.10"), decimal_places=2, initial=Decimal("0.05"))

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from kameng.aftersales.models import RejectReason
 from kameng.aftersales.policies import ALL_REASONS
 
+from .forms import TextField
+
 MONEY = {"max_digits": 11, "decimal_places": 2, "min_value": Decimal("0")}
 DESTINATIONS = [("original", _("原路退回（原支付方式）")), ("wallet", _("退到钱包（更快到账）"))]
 
@@ -18,7 +20,7 @@ class RefundApplyForm(forms.Form):
     # The reasons are drawn by the template (each with its eligibility); the field only checks the code.
     reason = forms.ChoiceField(label=_("退款原因"), choices=[(code, code) for code in ALL_REASONS],
                                error_messages={"required": _("请选择一个可申请的退款原因。")})
-    description = forms.CharField(label=_("问题描述"), max_length=4000,
+    description = TextField(label=_("问题描述"), max_length=4000,
                                   widget=forms.Textarea(attrs={"rows": 4}))
     destination = forms.ChoiceField(label=_("退款去向"), choices=DESTINATIONS, initial="original",
                                     widget=forms.RadioSelect)
@@ -37,24 +39,24 @@ class EvidenceForm(forms.Form):
 
 
 class MessageForm(forms.Form):
-    body = forms.CharField(label=_("留言"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+    body = TextField(label=_("留言"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class AppealForm(forms.Form):
-    description = forms.CharField(label=_("申诉理由"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
+    description = TextField(label=_("申诉理由"), max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class RequestInfoForm(forms.Form):
-    message = forms.CharField(label=_("需要买家补充的内容"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+    message = TextField(label=_("需要买家补充的内容"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class ApproveForm(forms.Form):
     amount = forms.DecimalField(label=_("退款金额（元，留空为申请金额减手续费）"), required=False, **MONEY)
     fee = forms.DecimalField(label=_("手续费（元，留空按规则）"), required=False, **MONEY)
-    note = forms.CharField(label=_("备注"), max_length=4000, required=False,
+    note = TextField(label=_("备注"), max_length=4000, required=False,
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class RejectForm(forms.Form):
     reason_code = forms.ChoiceField(label=_("驳回理由"), choices=RejectReason.choices)
-    note = forms.CharField(label=_("向买家说明"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+    note = TextField(label=_("向买家说明"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
