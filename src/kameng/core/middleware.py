@@ -30,11 +30,11 @@ class TextGate:
     (kameng.api.base), multipart text fields by the page forms (kameng.web.forms): both use
     kameng.core.text like this gate.
 
-    Payment notifications (/api/v1/payments/notify/…) pass through: the payments code records every
-    refused notification itself, which a refusal here would hide.
+    Payment and refund notifications (/api/v1/payments/notify/…, and the older refund-notify path) pass
+    through: the payments code records every refused notification itself, which a refusal here would hide.
     """
 
-    SKIP = ("/api/v1/payments/notify/",)
+    SKIP = ("/api/v1/payments/notify/", "/api/v1/payments/refund-notify/")
     FORM = "application/x-www-form-urlencoded"
 
     def __init__(self, get_response):
