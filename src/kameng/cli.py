@@ -105,6 +105,8 @@ def cmd_check_ledger(args) -> int:
         print(f"UNBALANCED {reference}: {total} fen")
     for reference in report.empty:
         print(f"INCOMPLETE {reference}: fewer than two postings")
+    for order_no, fen in report.stranded:
+        print(f"STRANDED IN ESCROW {order_no}: {fen} fen held with nothing left to deliver")
     print("the book balances" if report.ok else "THE BOOK DOES NOT BALANCE")
     return 0 if report.ok else 1
 

@@ -77,3 +77,23 @@ def test_check_ledger_finds_an_unbalanced_journal(db, buyer, fund_wallet, capsys
     assert cli.main(["check-ledger"]) == 1
     out = capsys.readouterr().out
     assert "UNBALANCED broken: 2 fen" in out and "DOES NOT BALANCE" in out
+
+
+@pytest.mark.unbalanced_ledger
+def test_check_ledger_finds_money_stranded_in_escrow(db, buyer, make_product, fund_wallet, capsys):
+    """A closed order must hold nothing in escrow: the partial-refund bug of issue 6 left 9.00 there."""
+    from kameng.ledger.services import Accounts, Line, journal_post
+    from kameng.orders.models import Order, OrderItem
+    from kameng.orders.services import order_create
+
+    fund_wallet(buyer, 1000)
+    order = order_create(buyer=buyer, product_id=make_product(is_manual=True, price="10.00").id, quantity=1,
+                         channel="wallet", accept_terms=True)
+    assert cli.main(["check-ledger"]) == 0  # paid, awaiting delivery: escrow rightly holds 10.00
+    # What the old partial approval did: 1.00 back from escrow, every item and the order closed.
+    journal_post(reference="refund:old", kind="refund", order=order,
+                 lines=[Line(Accounts.ESCROW, 100), Line(Accounts.wallet(buyer.id), -100)])
+    OrderItem.objects.filter(order=order).update(status="refunded")
+    Order.objects.filter(id=order.id).update(status="refunded")
+    assert cli.main(["check-ledger"]) == 1
+    assert f"STRANDED IN ESCROW {order.order_no}: 900 fen" in capsys.readouterr().out

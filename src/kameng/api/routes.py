@@ -320,6 +320,7 @@ def finance_ledger(request):
         "journals": report.journals,
         "postings": report.postings,
         "unbalanced": [{"reference": ref, "difference": fen_str(total)} for ref, total in report.unbalanced],
+        "stranded_escrow": [{"order_no": order_no, "amount": fen_str(fen)} for order_no, fen in report.stranded],
         "accounts": [
             {"code": code, "kind": kinds.get(code), "balance": fen_str(-total if kinds.get(code) in credit_normal else total)}
             for code, total in sorted(report.balances.items())
