@@ -15,6 +15,7 @@ def process_due() -> dict[str, int]:
     from kameng.notifications.services import outbox_send_due
     from kameng.orders.fulfilment import topups_send_due
     from kameng.orders.services import orders_expire_due
+    from kameng.web.imports import imports_clean_abandoned
 
     done = {
         "orders_expired": orders_expire_due(),
@@ -23,6 +24,7 @@ def process_due() -> dict[str, int]:
         "gateway_refunds_notified": gateway_refunds_notify_due(),
         "outbox_sent": outbox_send_due(),
         "topups_sent": topups_send_due(),
+        "import_files_removed": imports_clean_abandoned(),
     }
     if any(done.values()):
         logger.info("deadlines processed: %s", done)

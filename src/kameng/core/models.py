@@ -29,6 +29,17 @@ class IdempotencyRecord(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
 
 
+class WorkerLease(models.Model):
+    """A background worker's heartbeat: the jobs it claimed are its own only while this is fresh.
+
+    A worker killed mid-job (`kill -9`, a lost machine) stops beating; once its lease runs out, the jobs it
+    had claimed go back to the queue for a live worker (see `core.worker.jobs_requeue_abandoned`).
+    """
+
+    worker_id = models.CharField(max_length=64, primary_key=True)  # as django-tasks-db records it in worker_ids
+    beat_at = models.DateTimeField()  # real time, never the test clock: moving that must not kill workers
+
+
 def reloaded(instance):
     """The row as the database has it now, as a new object.
 

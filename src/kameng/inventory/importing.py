@@ -4,6 +4,12 @@ Keys are read, checked, encrypted and written in chunks; each chunk commits on i
 batch's counters, so a million-key file never sits in memory and progress is visible to others.
 PostgreSQL gets COPY into a staging table then INSERT … ON CONFLICT DO NOTHING; SQLite gets
 INSERT OR IGNORE. Either way the unique fingerprint decides what is a duplicate.
+
+An import is resumable: a chunk's keys and the batch's counters (`processed` lines included) commit
+together, so a run started again after a crash skips the lines already counted and carries on with the
+counters where they were: nothing is imported or counted twice. Two runs of one batch at once (a worker
+wrongly thought dead) cannot both count: each chunk checks, under the batch's row lock, that the batch is
+where this run left it, and the run that finds it moved on stops (`ImportSuperseded`).
 """
 
 import re
@@ -27,6 +33,10 @@ _PLAIN_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}")
 
 def _problem(key: str) -> str | None:
     return None if _PLAIN_KEY.fullmatch(key) else key_problem(key)
+
+
+class ImportSuperseded(Exception):
+    """Another run of the same import moved the batch on; this one stops and leaves the batch to it."""
 
 
 @dataclass
@@ -86,8 +96,12 @@ def import_lines(
     progress: Callable[[int], None] | None = None,
     chunk_size: int = CHUNK,
 ) -> ImportResult:
-    """Import keys line by line into `batch`. Empty or malformed lines are counted as rejected."""
-    result = ImportResult()
+    """Import keys line by line into `batch`. Empty or malformed lines are counted as rejected.
+
+    Lines the batch already counted (`batch.processed`) are skipped: a re-run resumes, never re-imports.
+    """
+    skip = batch.processed
+    result = ImportResult(imported=batch.imported, duplicates=batch.duplicates, rejected=batch.rejected)
     keyring = crypto.keyring()
     fingerprint_of = crypto.fingerprinter()
     rows: list[tuple] = []
@@ -97,6 +111,9 @@ def import_lines(
         nonlocal rows, pending_lines
         now = clock.now()
         with transaction.atomic():
+            where = ImportBatch.objects.select_for_update().filter(id=batch.id).values_list("processed", flat=True).get()
+            if where != batch.processed:
+                raise ImportSuperseded(f"batch {batch.id} is at line {where}, this run at {batch.processed}")
             inserted = _insert_chunk(rows, batch.id, batch.product_id, now) if rows else 0
             result.imported += inserted
             result.duplicates += len(rows) - inserted
@@ -113,6 +130,8 @@ def import_lines(
         pending_lines = 0
 
     for number, line in enumerate(lines, start=1):
+        if number <= skip:
+            continue  # committed by an earlier run of this import
         pending_lines += 1
         key = normalize_key(line)
         problem = _problem(key)

@@ -12,7 +12,7 @@ from kameng.catalog.selectors import product_for_manager
 from kameng.core import clock, crypto
 from kameng.core.errors import Conflict, Invalid
 
-from .importing import ImportResult, import_lines
+from .importing import ImportResult, ImportSuperseded, import_lines
 from .models import CardSecret, ImportBatch, KeyIssue, RevealRecord, SecretStatus
 from .policies import key_problem, normalize_key
 
@@ -91,6 +91,8 @@ def keys_import_stream(
     batch = batch or batch_start(actor=actor, product=product, source=source)
     try:
         result = import_lines(batch=batch, lines=lines, progress=progress)
+    except ImportSuperseded:
+        raise  # another run of this import owns the batch now and will finish it
     except Exception as exc:
         batch_finish(batch=batch, result=None, error=type(exc).__name__)
         raise
