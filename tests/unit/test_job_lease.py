@@ -13,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from kameng.core.models import WorkerLease
 from kameng.core.worker import MAX_CLAIMS, jobs_requeue_abandoned, lease_renew, run_queued_tasks
-from kameng.inventory.importing import import_lines
+from kameng.inventory.importing import ImportSuperseded, import_lines
 from kameng.inventory.models import CardSecret, ImportBatch
 from kameng.orders.models import SandboxSupplierTopup, TopupDispatch
 from kameng.orders.services import order_create
@@ -22,6 +22,11 @@ from kameng.web.imports import import_start, imports_clean_abandoned
 pytestmark = pytest.mark.django_db
 
 DEAD = "dead0000:4242:1:gone-host"
+
+
+@pytest.fixture(autouse=True)
+def _own_media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # uploads of these tests stay out of the others' way
 
 
 def _claimed_by(worker_id: str, *, ago: int, claims: int = 1) -> DBTaskResult:
@@ -112,3 +117,15 @@ def test_an_import_no_worker_will_finish_fails_and_its_file_is_removed(supplier,
     batch.refresh_from_db()
     assert batch.status == "failed" and batch.error == "ABANDONED"
     assert not stored.exists()
+
+
+def test_a_second_run_of_one_import_stops_instead_of_counting_again(supplier, make_product):
+    """A worker wrongly thought dead and the worker that took its job over: only one of them counts."""
+    product = make_product()
+    batch, _ = _upload(product, supplier, b"TWICE-1\nTWICE-2\nTWICE-3\nTWICE-4\n")
+    slow = ImportBatch.objects.get(id=batch.id)  # the first run read the batch at line 0...
+    import_lines(batch=ImportBatch.objects.get(id=batch.id), lines=["TWICE-1", "TWICE-2"], chunk_size=2)
+    with pytest.raises(ImportSuperseded):  # ...and the second run moved it on meanwhile
+        import_lines(batch=slow, lines=["TWICE-1", "TWICE-2", "TWICE-3", "TWICE-4"], chunk_size=2)
+    batch.refresh_from_db()
+    assert (batch.processed, batch.imported, batch.duplicates) == (2, 2, 0)

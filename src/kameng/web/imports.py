@@ -81,6 +81,10 @@ def imports_clean_abandoned() -> int:
 
     # Batches first, then jobs: a batch commits with its job, so a batch seen here has its job seen below.
     running = list(ImportBatch.objects.filter(source="page", status=ImportBatch.Status.RUNNING).values_list("id", flat=True))
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    stored = [path for path in folder.iterdir() if path.is_file()] if folder.is_dir() else []
+    if not running and not stored:
+        return 0  # the usual case, every worker round: nothing to look at, and no query of the job table
     live = _import_jobs([TaskResultStatus.READY, TaskResultStatus.RUNNING])
     removed = 0
     abandoned = [batch_id for batch_id in running if batch_id not in live]
@@ -95,14 +99,9 @@ def imports_clean_abandoned() -> int:
         if batch_id in files and os.path.exists(files[batch_id]):
             remove_upload(files[batch_id])
             removed += 1
-    folder = Path(settings.MEDIA_ROOT) / "imports"
-    if not folder.is_dir():
-        return removed
     wanted = set(live.values())
-    for path in folder.iterdir():
-        if str(path) in wanted or not path.is_file():
-            continue
-        if time.time() - path.stat().st_mtime >= ORPHAN_AFTER_SECONDS:
+    for path in stored:
+        if str(path) not in wanted and path.exists() and time.time() - path.stat().st_mtime >= ORPHAN_AFTER_SECONDS:
             remove_upload(str(path))
             removed += 1
     return removed
