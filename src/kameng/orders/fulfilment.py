@@ -184,13 +184,12 @@ def topup_report(*, actor, order_no: str, status: str) -> TopupDispatch:
         return topup
 
 
-def _escrow_held(order: Order) -> int:
-    """What of this order's money is still in escrow (refunds before delivery were paid out of it)."""
+def _credited(order: Order, code: str) -> int:
+    """Net credit this order's journals put on an account (escrow still held, supplier already paid...)."""
     from kameng.ledger.models import Posting
 
-    held = -(Posting.objects.filter(journal__order=order, account__code=Accounts.ESCROW)
+    return -(Posting.objects.filter(journal__order=order, account__code=code)
              .aggregate(total=Sum("amount_fen"))["total"] or 0)
-    return max(0, min(order.amount_fen, held))
 
 
 def _deliver_after_refund(*, order: Order, items: list, actor) -> None:
@@ -211,25 +210,26 @@ def _deliver_after_refund(*, order: Order, items: list, actor) -> None:
     if order.status == OrderStatus.PAID:
         order.mark_delivered(at=now)
         order.save(update_fields=["status", "delivered_at"])
-    held = _escrow_held(order)
+    # The supplier is owed the whole sale less commission, minus anything a refund already settled to it.
+    supplier = Accounts.payable(order.product.supplier_id)
     commission = commission_fen(order.amount_fen, Decimal(settings.KAMENG_COMMISSION_RATE))
+    supplier_due = order.amount_fen - commission - _credited(order, supplier)
+    commission_due = commission - _credited(order, Accounts.COMMISSION)
+    held = max(0, _credited(order, Accounts.ESCROW))
+    borne = supplier_due + commission_due - held  # what the buyer got back: no longer in escrow
     journal_post(
         reference=f"settle:{order.order_no}",
         kind="order_settled",
-        lines=[
-            Line(Accounts.ESCROW, held),
-            Line("losses", order.amount_fen - held),
-            Line(Accounts.payable(order.product.supplier_id), -(order.amount_fen - commission)),
-            Line(Accounts.COMMISSION, -commission),
-        ],
+        lines=[Line(Accounts.ESCROW, held), Line("losses", borne), Line(supplier, -supplier_due),
+               Line(Accounts.COMMISSION, -commission_due)],
         order=order,
         memo="top-up delivered after a refund; the platform bears what the buyer got back",
     )
     order_event(
         order=order, event="topup_succeeded_after_refund", actor=actor_label(actor),
-        note=(f"上游报告充值成功，但订单已退款或退款中：平台承担 {Money(order.amount_fen - held)} 元"
-              f"（已退回买家部分），供货商照常结算；待平台核实后可向买家追偿。"
-              f"refunded before the supplier's success: the platform bears {Money(order.amount_fen - held)}"),
+        note=(f"上游报告充值成功，但订单已退款或退款中：平台承担 {Money(borne)} 元（已退回买家部分），"
+              f"供货商照常结算；待平台核实后可向买家追偿。"
+              f"refunded before the supplier's success: the platform bears {Money(borne)}"),
     )
     logger.warning("top-up %s succeeded after a refund; flagged for the platform", order.order_no)
 
