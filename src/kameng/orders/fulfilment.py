@@ -13,13 +13,14 @@ from django.db import transaction
 from django.db.models import Sum
 
 from kameng.catalog.models import ProductKind
-from kameng.core import clock
+from kameng.core import clock, locks
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kameng.core.money import Money
 from kameng.inventory import services as inventory
 from kameng.ledger.services import Accounts, Line, journal_post
 
 from .events import actor_label, order_event
+from .locking import lock_order
 from .models import ItemStatus, Order, OrderItem, OrderStatus, TopupDispatch, TopupStatus
 from .policies import commission_fen
 
@@ -111,8 +112,8 @@ def topup_dispatch(*, order_id: int) -> None:
     from kameng.catalog.suppliers import adapter_for
 
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("product").get(id=order_id)
-        topup = TopupDispatch.objects.select_for_update().get(order=order)
+        order = lock_order(order_id)
+        topup = locks.lock_one(TopupDispatch.objects.filter(order=order))
         if topup.status != TopupStatus.QUEUED:
             return
         statuses = set(order.items.values_list("status", flat=True))
@@ -154,10 +155,11 @@ def topup_report(*, actor, order_no: str, status: str) -> TopupDispatch:
     if status not in ("success", "failed"):
         raise Invalid("status is success or failed", code="INVALID_STATUS")
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("product").filter(order_no=order_no).first()
+        order_id = Order.objects.filter(order_no=order_no).values_list("id", flat=True).first()
+        order = lock_order(order_id) if order_id else None
         if order is None or (actor.role == "supplier" and order.product.supplier_id != actor.id):
             raise NotFound("no such order", code="ORDER_NOT_FOUND")
-        topup = TopupDispatch.objects.select_for_update().filter(order=order).first()
+        topup = locks.lock_first(TopupDispatch.objects.filter(order=order))
         if topup is None:
             raise Conflict("this order has no top-up in progress", code="NO_TOPUP")
         finished = (TopupStatus.SUCCEEDED,) if status == "success" else (
