@@ -199,6 +199,7 @@ def test_kill_9_mid_burst_loses_nothing_and_does_nothing_twice(tmp_path):
         assert list((data / "media" / "imports").iterdir()), "the uploaded key file should still be there"
         assert any(t["status"] == "queued" for t in before["topups"] if t["order_no"] in queued)
 
+        restarted = time.monotonic()
         app.start()
         page = page_login(app.base, "supplier")
         done = poll(lambda: (s := page.get(status_url).json())["status"] != "running" and s,
@@ -207,6 +208,9 @@ def test_kill_9_mid_burst_loses_nothing_and_does_nothing_twice(tmp_path):
         poll(lambda: all(t["status"] == "dispatched" for t in app.shell(STATE)["topups"] if t["paid"]),
              seconds=60, what="every paid top-up sent after the restart")
         after = app.shell(STATE)
+        print(f"killed at line {before['batch']['processed']:,} of {LINES:,}; "
+              f"{sum(t['status'] == 'queued' for t in before['topups'])} paid top-ups unsent at the crash; "
+              f"all done {time.monotonic() - restarted:.1f}s after the restart (lease {LEASE_SECONDS}s)")
     finally:
         app.stop()
 
