@@ -23,12 +23,16 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _fresh_account_cache():
-    """Transactional tests empty the tables between tests; the ledger's id cache must forget them."""
+    """Transactional tests empty the tables between tests; the ledger's id cache must forget them,
+    and a test's holiday entries (rolled back) must not stay in the calendar's memory."""
+    from kameng.core.workdays import forget as forget_calendar
     from kameng.ledger.services import forget_cached_accounts
 
     forget_cached_accounts()
+    forget_calendar()
     yield
     forget_cached_accounts()
+    forget_calendar()
 
 
 @pytest.fixture(autouse=True)

@@ -111,6 +111,54 @@ def cmd_check_ledger(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_holidays(args) -> int:
+    """The holiday calendar (节假日安排): status, list, add, remove, import a State Council notice."""
+    from kameng.core import holidays, workdays
+    from kameng.core.errors import DomainError
+    from kameng.core.models import Holiday
+
+    try:
+        if args.action == "add":
+            new = holidays.holiday_set(day=holidays._day(args.date), kind=args.kind, name=args.name or "")
+            print(("added" if new else "changed") + f": {args.date} {args.kind} {args.name or ''}".rstrip())
+        elif args.action == "remove":
+            print("removed" if holidays.holiday_remove(day=holidays._day(args.date)) else "no such entry")
+        elif args.action == "import":
+            if not os.path.isfile(args.file):
+                print(f"error: FILE_NOT_FOUND: {args.file}", file=sys.stderr)
+                return 2
+            with open(args.file, encoding="utf-8-sig") as handle:
+                result = holidays.holidays_import(handle, replace=args.replace)
+            print(f"added: {result.added}  changed: {result.changed}  removed: {result.removed}  "
+                  f"years: {', '.join(map(str, result.years)) or '-'}")
+        elif args.action == "list":
+            rows = Holiday.objects.all()
+            if args.year:
+                rows = rows.filter(date__year=args.year)
+            for row in rows.order_by("date"):
+                print(f"{row.date:%Y-%m-%d},{row.kind},{row.name}")
+    except DomainError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    workdays.forget()
+    through = workdays.calendar().confirmed_through(_today())
+    warning = workdays.running_out_warning()
+    if args.action == "status" or warning:
+        print(f"confirmed through: {through or 'not even this year'}")
+    if warning:
+        print(f"WARNING: {warning}", file=sys.stderr)
+        return 1 if args.action == "status" else 0
+    return 0
+
+
+def _today():
+    from django.utils import timezone
+
+    from kameng.core import clock
+
+    return timezone.localdate(clock.now())
+
+
 def cmd_demo(args) -> int:
     from kameng.demo import load_demo
 
@@ -167,6 +215,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check-ledger", help="check that the whole book balances")
     p.set_defaults(func=cmd_check_ledger)
+
+    p = sub.add_parser("holidays", help="the holiday calendar: status, list, add, remove, import")
+    hsub = p.add_subparsers(dest="action", required=True)
+    hsub.add_parser("status", help="how far the calendar is confirmed; exit 1 when it runs out soon")
+    h = hsub.add_parser("list", help="the entered days as DATE,KIND,NAME")
+    h.add_argument("--year", type=int)
+    h = hsub.add_parser("add", help="enter or change one day")
+    h.add_argument("date", help="YYYY-MM-DD")
+    h.add_argument("kind", help="holiday (休) or workday (班, a make-up working day)")
+    h.add_argument("name", nargs="?", help="e.g. 春节")
+    h = hsub.add_parser("remove", help="remove one day's entry")
+    h.add_argument("date", help="YYYY-MM-DD")
+    h = hsub.add_parser("import", help="a notice from a file: DATE[~DATE],KIND[,NAME] per line")
+    h.add_argument("file")
+    h.add_argument("--replace", action="store_true", help="first remove the other entries of the file's years")
+    p.set_defaults(func=cmd_holidays)
 
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class TestClock(models.Model):
@@ -38,6 +39,36 @@ class WorkerLease(models.Model):
 
     worker_id = models.CharField(max_length=64, primary_key=True)  # as django-tasks-db records it in worker_ids
     beat_at = models.DateTimeField()  # real time, never the test clock: moving that must not kill workers
+
+
+class Holiday(models.Model):
+    """One day of a State Council holiday notice: a day off, or a weekend made a working day (调休).
+
+    A year with any entry counts as confirmed (see `kameng.core.workdays`): enter a whole notice at once.
+    """
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("放假")
+        WORKDAY = "workday", _("调休上班")
+
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("节日名称"), max_length=40, blank=True, default="", help_text=_("如：元旦、春节、国庆节"))
+    changed_at = models.DateTimeField(_("修改时间"))
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("节假日安排")
+        verbose_name_plural = _("节假日安排")
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()} {self.name}".strip()
+
+    def save(self, *args, **kwargs):
+        from kameng.core import clock
+
+        self.changed_at = clock.now()
+        super().save(*args, **kwargs)
 
 
 def reloaded(instance):

@@ -161,6 +161,7 @@ def run_forever(stop: threading.Event, *, interval: float = 1.0) -> None:
                      daemon=True).start()
     reaped_at = 0.0
     lease_renew(worker_id)
+    checked_on = _check_the_calendar(None)
     try:
         while not stop.is_set():
             try:
@@ -170,6 +171,7 @@ def run_forever(stop: threading.Event, *, interval: float = 1.0) -> None:
                     jobs_requeue_abandoned()
                     reaped_at = time.monotonic()
                 with clock.pinned():
+                    checked_on = _check_the_calendar(checked_on)
                     process_due()
                 run_queued_tasks(max_tasks=100, worker_id=worker_id)
             except Exception:  # keep the loop alive; the next round retries
@@ -184,6 +186,19 @@ def run_forever(stop: threading.Event, *, interval: float = 1.0) -> None:
         except Exception:
             logger.warning("could not end the worker lease", exc_info=True)
     logger.info("worker stopped")
+
+
+def _check_the_calendar(checked_on):
+    """At start and once a day: warn loudly while the holiday calendar is running out."""
+    today = clock.now().date()
+    if today != checked_on:
+        try:
+            from kameng.core.workdays import warn_if_running_out
+
+            warn_if_running_out()
+        except Exception:
+            logger.exception("could not check the holiday calendar")
+    return today
 
 
 def start_in_thread(*, interval: float = 1.0) -> threading.Event:
