@@ -104,6 +104,6 @@ def test_hostile_bytes_in_a_refund_notification_are_refused_and_recorded(bought,
     run_queued_tasks()
     fields = {**sandbox_refunds.notification_for(SandboxGatewayRefund.objects.get()), "refund_ref": "SBR\x00"}
     response = api.client.post(PATH, fields)
-    assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_CHARACTERS"
+    assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_TEXT"
     assert_nothing_paid(api, refund, "sent")
-    assert outcomes() == ["INVALID_CHARACTERS"] and PaymentNotification.objects.get(kind="refund").fields["refund_ref"] == "SBR\ufffd"
+    assert outcomes() == ["INVALID_TEXT"] and PaymentNotification.objects.get(kind="refund").fields["refund_ref"] == "SBR\ufffd"

@@ -87,10 +87,10 @@ def test_hostile_bytes_in_a_notification_are_refused_recorded_and_change_nothing
         body, content_type = multipart_escaped({**fields, "\\udc80": "1"})
     # CONTENT_TYPE given raw: the test client would otherwise re-encode the body in the declared charset.
     response = api.client.post("/api/v1/payments/notify/sandbox", body, content_type="text/plain", CONTENT_TYPE=content_type)
-    assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_CHARACTERS"
+    assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_TEXT"
     assert Payment.objects.get().status == "pending"
     audit = PaymentNotification.objects.get()
-    assert audit.outcome == "INVALID_CHARACTERS" and audit.payment_no == order["payment"]["payment_no"]
+    assert audit.outcome == "INVALID_TEXT" and audit.payment_no == order["payment"]["payment_no"]
     assert audit.fields["trade_no"].startswith("SBX") and "\x00" not in audit.fields["trade_no"]
     assert notify(api, signed(order)).status_code == 200  # the real one still goes through
 

@@ -11,6 +11,7 @@ import logging
 import re
 
 from kameng.core import clock
+from kameng.core.text import text_problem
 
 from .models import PaymentNotification
 
@@ -20,14 +21,13 @@ MAX_VALUE_CHARS = 128
 MAX_KEY_CHARS = 32
 ACCEPTED = "ACCEPTED"
 
-# NUL and lone surrogates cannot be stored at all; a notification carrying them is refused outright.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # For the record, every control character (and the bidirectional overrides) becomes U+FFFD.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def has_unstorable_characters(fields: dict) -> bool:
-    return any(_UNSTORABLE.search(str(k)) or _UNSTORABLE.search(str(v)) for k, v in fields.items())
+    """NUL or a lone surrogate in any name or value (judged by `kameng.core.text`, like all input)."""
+    return any(text_problem(str(k)) or text_problem(str(v)) for k, v in fields.items())
 
 
 def clean(value, limit: int = MAX_VALUE_CHARS) -> str:

@@ -1,4 +1,5 @@
 from kameng.core.errors import Conflict, DomainError, NotFound
+from kameng.core.text import INVALID_TEXT
 
 
 class BadNotification(DomainError):
@@ -27,7 +28,8 @@ def stale():
 
 
 def unstorable_characters():
-    return BadNotification("the notification contains NUL bytes or invalid characters", code="INVALID_CHARACTERS")
+    return BadNotification("the notification contains a character that cannot be stored (NUL or a lone surrogate)",
+                           code=INVALID_TEXT)
 
 
 def unreadable_body():
