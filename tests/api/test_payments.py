@@ -294,3 +294,10 @@ def test_a_cancelled_order_frees_its_keys_and_a_late_payment_is_still_taken(api_
     assert api.post(f"/orders/{order['order_no']}/cancel").json()["error"]["code"] == "CANCEL_NOT_ALLOWED"
     assert notify(api, signed(order)).status_code == 200  # the buyer paid anyway: never lost
     assert api.get(f"/orders/{order['order_no']}").json()["status"] == "delivered"
+
+
+def test_a_notification_too_large_to_read_is_a_413_and_recorded(api_as, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 200
+    response = api_as().client.post("/api/v1/payments/notify/sandbox", {"payment_no": "P" * 500})
+    assert response.status_code == 413 and response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert PaymentNotification.objects.get().outcome == "PAYLOAD_TOO_LARGE"
