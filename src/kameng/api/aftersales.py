@@ -14,8 +14,23 @@ from kameng.core.errors import Invalid
 from kameng.core.idempotency import run_idempotent
 from kameng.core.money import fen_str
 
-from .base import Code, Text, api
-from .serializers import iso, order_out
+from .base import Code, Text, answers, api
+from .serializers import (
+    EvidenceOut,
+    QueueRowOut,
+    RefundNotifyOut,
+    RefundOptionsOut,
+    RefundOut,
+    SigningKeyOut,
+    StaffCaseOut,
+    iso,
+    order_out,
+)
+
+ZIP_ANSWER = {"responses": {200: {
+    "description": "the signed evidence package",
+    "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+}}}
 
 
 def refund_out(refund, *, staff: bool = False) -> dict:
@@ -79,7 +94,8 @@ def _int_list(value, field: str):
     return value
 
 
-@api.get("/orders/{order_no}/refund-options", tags=["after-sales"])
+@api.get("/orders/{order_no}/refund-options", tags=["after-sales"],
+     response=answers({200: RefundOptionsOut}, 403, 404), exclude_unset=True)
 def refund_options(request, order_no: str):
     result = services.refund_options(user=request.auth, order_no=order_no)
     return {
@@ -103,7 +119,8 @@ class RefundIn(Schema):
     destination: Code = "original"
 
 
-@api.post("/refunds", tags=["after-sales"])
+@api.post("/refunds", tags=["after-sales"],
+     response=answers({201: RefundOut}, 403, 404, 409, body=True), exclude_unset=True)
 def refund_create(request, body: RefundIn):
     def work():
         refund = services.refund_create(buyer=request.auth, order_no=body.order_no, reason=body.reason,
@@ -116,18 +133,21 @@ def refund_create(request, body: RefundIn):
     return api.create_response(request, response, status=status)
 
 
-@api.get("/refunds", tags=["after-sales"])
+@api.get("/refunds", tags=["after-sales"],
+     response=answers({200: list[QueueRowOut]}, 403), exclude_unset=True)
 def refund_list(request):
     refunds = request.auth.refunds.select_related("order").order_by("-id")[:100]
     return [queue_row(r) for r in refunds]
 
 
-@api.get("/refunds/{refund_id}", tags=["after-sales"])
+@api.get("/refunds/{refund_id}", tags=["after-sales"],
+     response=answers({200: RefundOut}, 403, 404), exclude_unset=True)
 def refund_detail(request, refund_id: str):
     return refund_out(refund_for_buyer(user=request.auth, refund_id=refund_id))
 
 
-@api.post("/refunds/{refund_id}/evidence", tags=["after-sales"])
+@api.post("/refunds/{refund_id}/evidence", tags=["after-sales"],
+     response=answers({201: EvidenceOut}, 403, 404, 409, 415, body=True), exclude_unset=True)
 def refund_evidence(request, refund_id: str, file: UploadedFile = File(...)):  # noqa: B008  (ninja idiom)
     evidence = services.evidence_add(user=request.auth, refund_id=refund_id, uploaded_file=file)
     return api.create_response(request, {"id": evidence.id, "sha256": evidence.sha256, "kind": evidence.kind,
@@ -138,13 +158,15 @@ class MessageIn(Schema):
     body: Text
 
 
-@api.post("/refunds/{refund_id}/messages", tags=["after-sales"])
+@api.post("/refunds/{refund_id}/messages", tags=["after-sales"],
+     response=answers({201: RefundOut}, 403, 404, 409, body=True), exclude_unset=True)
 def refund_message(request, refund_id: str, body: MessageIn):
     services.refund_message(user=request.auth, refund_id=refund_id, body=body.body)
     return api.create_response(request, refund_out(refund_for_buyer(user=request.auth, refund_id=refund_id)), status=201)
 
 
-@api.post("/refunds/{refund_id}/urge", tags=["after-sales"])
+@api.post("/refunds/{refund_id}/urge", tags=["after-sales"],
+     response=answers({200: RefundOut}, 403, 404, 409), exclude_unset=True)
 def refund_urge(request, refund_id: str):
     return refund_out(services.refund_urge(user=request.auth, refund_id=refund_id))
 
@@ -153,12 +175,14 @@ class AppealIn(Schema):
     description: Text
 
 
-@api.post("/refunds/{refund_id}/appeal", tags=["after-sales"])
+@api.post("/refunds/{refund_id}/appeal", tags=["after-sales"],
+     response=answers({200: RefundOut}, 403, 404, 409, body=True), exclude_unset=True)
 def refund_appeal(request, refund_id: str, body: AppealIn):
     return refund_out(services.refund_appeal(user=request.auth, refund_id=refund_id, description=body.description))
 
 
-@api.post("/refunds/{refund_id}/withdraw", tags=["after-sales"])
+@api.post("/refunds/{refund_id}/withdraw", tags=["after-sales"],
+     response=answers({200: RefundOut}, 403, 404, 409), exclude_unset=True)
 def refund_withdraw(request, refund_id: str):
     return refund_out(services.refund_withdraw(user=request.auth, refund_id=refund_id))
 
@@ -180,7 +204,8 @@ def dossier_sections(refund) -> dict:
     }
 
 
-@api.get("/refunds/{refund_id}/dossier", tags=["after-sales"])
+@api.get("/refunds/{refund_id}/dossier", tags=["after-sales"],
+     response=answers({}, 403, 404, 409), openapi_extra=ZIP_ANSWER)
 def refund_dossier(request, refund_id: str):
     refund = refund_for_buyer(user=request.auth, refund_id=refund_id)
     content = dossier_build(refund=refund, sections=dossier_sections(refund))
@@ -192,7 +217,8 @@ def refund_dossier(request, refund_id: str):
 # ---- staff -------------------------------------------------------------------------------------
 
 
-@api.get("/staff/refunds", tags=["staff"])
+@api.get("/staff/refunds", tags=["staff"],
+     response=answers({200: list[QueueRowOut]}, 403, 404, 422), exclude_unset=True)
 def staff_refunds(request, status: str | None = None, queue: str | None = None, limit: int = 50, offset: int = 0,
                   after: int | None = None):
     statuses = [s for s in status.split(",") if s] if status else None
@@ -201,7 +227,8 @@ def staff_refunds(request, status: str | None = None, queue: str | None = None, 
     return [queue_row(r) for r in rows]
 
 
-@api.get("/staff/refunds/{refund_id}", tags=["staff"])
+@api.get("/staff/refunds/{refund_id}", tags=["staff"],
+     response=answers({200: StaffCaseOut}, 403, 404), exclude_unset=True)
 def staff_refund_case(request, refund_id: str):
     from kameng.api.serializers import product_out
     from kameng.catalog.selectors import product_get
@@ -221,7 +248,8 @@ class InfoIn(Schema):
     message: Text
 
 
-@api.post("/staff/refunds/{refund_id}/request-info", tags=["staff"])
+@api.post("/staff/refunds/{refund_id}/request-info", tags=["staff"],
+     response=answers({200: RefundOut}, 403, 404, 409, body=True), exclude_unset=True)
 def staff_request_info(request, refund_id: str, body: InfoIn):
     refund = decisions.refund_request_info(actor=request.auth, refund_id=refund_id, message=body.message)
     return refund_out(refund, staff=True)
@@ -233,7 +261,8 @@ class ApproveIn(Schema):
     note: Text = ""
 
 
-@api.post("/staff/refunds/{refund_id}/approve", tags=["staff"])
+@api.post("/staff/refunds/{refund_id}/approve", tags=["staff"],
+     response=answers({200: RefundOut}, 403, 404, 409, body=True), exclude_unset=True)
 def staff_approve(request, refund_id: str, body: ApproveIn):
     refund = decisions.refund_approve(actor=request.auth, refund_id=refund_id, amount=body.amount, fee=body.fee,
                                       note=body.note)
@@ -245,13 +274,15 @@ class RejectIn(Schema):
     note: Text = ""
 
 
-@api.post("/staff/refunds/{refund_id}/reject", tags=["staff"])
+@api.post("/staff/refunds/{refund_id}/reject", tags=["staff"],
+     response=answers({200: RefundOut}, 403, 404, 409, body=True), exclude_unset=True)
 def staff_reject(request, refund_id: str, body: RejectIn):
     refund = decisions.refund_reject(actor=request.auth, refund_id=refund_id, reason_code=body.reason_code, note=body.note)
     return refund_out(refund, staff=True)
 
 
-@api.post("/payments/notify/sandbox-refund", auth=None, tags=["payments"])
+@api.post("/payments/notify/sandbox-refund", auth=None, tags=["payments"],
+     response=answers({200: RefundNotifyOut}, 403, 404, 409, 413, 422, auth=False), exclude_unset=True)
 def notify_sandbox_refund(request):
     from kameng.aftersales.payouts import refund_notification_receive
     from kameng.payments.notify import sandbox_refund_form
@@ -260,13 +291,15 @@ def notify_sandbox_refund(request):
     return {"result": "success", "request_no": payout.request_no}
 
 
-@api.post("/payments/refund-notify/sandbox", auth=None, tags=["payments"], deprecated=True)
+@api.post("/payments/refund-notify/sandbox", auth=None, tags=["payments"], deprecated=True,
+     response=answers({200: RefundNotifyOut}, 403, 404, 409, 413, 422, auth=False), exclude_unset=True)
 def refund_notify_sandbox(request):
     """The first path of the sandbox refund notification; `/payments/notify/sandbox-refund` is the same."""
     return notify_sandbox_refund(request)
 
 
-@api.get("/signing-key", auth=None, tags=["after-sales"])
+@api.get("/signing-key", auth=None, tags=["after-sales"],
+     response=answers({200: SigningKeyOut}, auth=False), exclude_unset=True)
 def signing_key(request):
     from kameng.core.signing import public_key_pem
 

@@ -1,7 +1,7 @@
 """The NinjaAPI instance, authentication and the error format of the contract."""
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
@@ -9,7 +9,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel
 from pydantic_core import PydanticCustomError
 
 from kameng.accounts.services import token_user
@@ -119,6 +119,33 @@ def on_too_big(request, exc):
 def on_http_error(request, exc: HttpError):
     code = "BAD_REQUEST" if exc.status_code < 500 else "SERVER_ERROR"
     return error(request, exc.status_code, code, str(exc.message))
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    detail: str | None = None
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    """The contract's error body: {"error": {"code": "SNAKE_CASE", "message": "human text"}}."""
+
+    error: ErrorBody
+
+
+def answers(ok: dict, *errors: int, auth: bool = True, body: bool = False) -> dict:
+    """An operation's declared responses: its success schema and every error status it can answer.
+
+    Every operation can answer 400 (the text gate refuses unstorable text in a path or query) and 503
+    (a lock or statement timeout); an authenticated one 401; one with a JSON body 413 and 422.
+    """
+    statuses = {400, 503, *errors}
+    if auth:
+        statuses.add(401)
+    if body:
+        statuses |= {413, 422}
+    return {**ok, **dict.fromkeys(sorted(statuses), ErrorOut)}
 
 
 def client_ip(request) -> str | None:

@@ -26,8 +26,29 @@ from kameng.orders import services as orders
 from kameng.payments import services as payments
 from kameng.payments.notify import sandbox_payment_form
 
-from .base import Code, Line, Text, api, client_ip
-from .serializers import iso, order_out, product_out
+from .base import Code, ErrorOut, Line, Text, answers, api, client_ip
+from .serializers import (
+    ClockOut,
+    HealthOut,
+    KeysImportOut,
+    LedgerOut,
+    ManualOrderOut,
+    MeOut,
+    NotifyOut,
+    OrderOut,
+    OrderStatusOut,
+    ProductOut,
+    RechargeOut,
+    RevealOut,
+    RevokedOut,
+    SandboxPayOut,
+    TokenOut,
+    TopupResultOut,
+    WalletOut,
+    iso,
+    order_out,
+    product_out,
+)
 
 Amount = Code | int
 
@@ -37,20 +58,23 @@ class TokenIn(Schema):
     password: Code
 
 
-@api.post("/auth/token", auth=None, tags=["auth"])
+@api.post("/auth/token", auth=None, tags=["auth"],
+     response=answers({200: TokenOut}, 401, 403, 429, auth=False, body=True), exclude_unset=True)
 def auth_token(request, body: TokenIn):
     token, user = token_issue(username=body.username, password=body.password)
     return {"token": token, "user": {"id": user.id, "username": user.username, "role": user.role}}
 
 
-@api.post("/auth/logout", tags=["auth"])
+@api.post("/auth/logout", tags=["auth"],
+     response=answers({200: RevokedOut}), exclude_unset=True)
 def auth_logout(request):
     """Revoke the token this request was made with."""
     token_revoke(token=request.headers.get("Authorization", "").partition(" ")[2].strip())
     return {"revoked": True}
 
 
-@api.get("/me", tags=["auth"])
+@api.get("/me", tags=["auth"],
+     response=answers({200: MeOut}), exclude_unset=True)
 def me(request):
     user = request.auth
     return {"id": user.id, "username": user.username, "role": user.role, "phone": user.phone}
@@ -71,13 +95,15 @@ class ProductIn(Schema):
     supplier_id: int | None = None
 
 
-@api.post("/admin/products", tags=["catalog"])
+@api.post("/admin/products", tags=["catalog"],
+     response=answers({201: ProductOut}, 403, 404, body=True), exclude_unset=True)
 def product_create(request, body: ProductIn):
     product = catalog.product_create(actor=request.auth, **body.dict())
     return api.create_response(request, product_out(catalog_selectors.product_get(product.id, active_only=False)), status=201)
 
 
-@api.get("/admin/products", tags=["catalog"])
+@api.get("/admin/products", tags=["catalog"],
+     response=answers({200: list[ProductOut]}, 403), exclude_unset=True)
 def product_list_managed(request):
     user = request.auth
     if user.role not in (Role.SUPPLIER, Role.ADMIN):
@@ -92,18 +118,21 @@ class KeysIn(Schema):
     keys: list
 
 
-@api.post("/admin/products/{product_id}/keys", tags=["catalog"])
+@api.post("/admin/products/{product_id}/keys", tags=["catalog"],
+     response=answers({200: KeysImportOut}, 403, 404, 409, body=True), exclude_unset=True)
 def keys_import(request, product_id: int, body: KeysIn):
     result = inventory.keys_import_list(actor=request.auth, product_id=product_id, keys=body.keys)
     return result.as_dict()
 
 
-@api.get("/products", auth=None, tags=["catalog"])
+@api.get("/products", auth=None, tags=["catalog"],
+     response=answers({200: list[ProductOut]}, auth=False), exclude_unset=True)
 def product_list(request):
     return [product_out(p, in_list=True) for p in catalog_selectors.products_with_stock()]
 
 
-@api.get("/products/{product_id}", auth=None, tags=["catalog"])
+@api.get("/products/{product_id}", auth=None, tags=["catalog"],
+     response=answers({200: ProductOut}, 404, 422, auth=False), exclude_unset=True)
 def product_detail(request, product_id: int):
     return product_out(catalog_selectors.product_get(product_id))
 
@@ -119,7 +148,8 @@ class OrderIn(Schema):
     accept_terms: bool = False
 
 
-@api.post("/orders", tags=["orders"])
+@api.post("/orders", tags=["orders"],
+     response=answers({201: OrderOut}, 403, 404, 409, body=True), exclude_unset=True)
 def order_create(request, body: OrderIn):
     def work():
         order = orders.order_create(buyer=request.auth, **body.dict())
@@ -135,18 +165,21 @@ def order_create(request, body: OrderIn):
     return api.create_response(request, response, status=status)
 
 
-@api.get("/orders", tags=["orders"])
+@api.get("/orders", tags=["orders"],
+     response=answers({200: list[OrderOut]}, 403, 422), exclude_unset=True)
 def order_list(request, limit: int = 50, before_id: int | None = None):
     limit = max(1, min(limit, 200))
     return [order_out(o) for o in order_selectors.orders_for_buyer(user=request.auth, limit=limit, before_id=before_id)]
 
 
-@api.get("/orders/{order_no}", tags=["orders"])
+@api.get("/orders/{order_no}", tags=["orders"],
+     response=answers({200: OrderOut}, 403, 404), exclude_unset=True)
 def order_detail(request, order_no: str):
     return order_out(order_selectors.order_for_buyer(user=request.auth, order_no=order_no))
 
 
-@api.post("/orders/{order_no}/cancel", tags=["orders"])
+@api.post("/orders/{order_no}/cancel", tags=["orders"],
+     response=answers({200: OrderOut}, 403, 404, 409), exclude_unset=True)
 def order_cancel(request, order_no: str):
     return order_out(orders.order_cancel(user=request.auth, order_no=order_no))
 
@@ -167,7 +200,8 @@ def _optional_item_ids(request) -> list[int] | None:
     return ids
 
 
-@api.post("/orders/{order_no}/reveal", tags=["orders"])
+@api.post("/orders/{order_no}/reveal", tags=["orders"],
+     response=answers({200: RevealOut}, 403, 404, 409, 413, 422), exclude_unset=True)
 def order_reveal(request, order_no: str):
     revealed = orders.order_reveal(
         user=request.auth,
@@ -182,7 +216,8 @@ def order_reveal(request, order_no: str):
 # ---- wallet ------------------------------------------------------------------------------------
 
 
-@api.get("/wallet", tags=["wallet"])
+@api.get("/wallet", tags=["wallet"],
+     response=answers({200: WalletOut}, 403), exclude_unset=True)
 def wallet(request):
     return {"balance": str(balance(Accounts.wallet(request.auth.id)))}
 
@@ -192,7 +227,8 @@ class RechargeIn(Schema):
     channel: Code
 
 
-@api.post("/wallet/recharge", tags=["wallet"])
+@api.post("/wallet/recharge", tags=["wallet"],
+     response=answers({201: RechargeOut}, 403, 409, body=True), exclude_unset=True)
 def wallet_recharge(request, body: RechargeIn):
     def work():
         payment = payments.recharge_create(user=request.auth, amount=body.amount, channel=body.channel)
@@ -213,7 +249,8 @@ class DeliverIn(Schema):
     contents: list
 
 
-@api.get("/supplier/manual-orders", tags=["supplier"])
+@api.get("/supplier/manual-orders", tags=["supplier"],
+     response=answers({200: list[ManualOrderOut]}, 403), exclude_unset=True)
 def manual_orders(request):
     if request.auth.role != Role.SUPPLIER:
         raise Forbidden("only suppliers deliver by hand", code="ROLE_FORBIDDEN")
@@ -222,7 +259,8 @@ def manual_orders(request):
             for o in rows]
 
 
-@api.post("/supplier/orders/{order_no}/deliver", tags=["supplier"])
+@api.post("/supplier/orders/{order_no}/deliver", tags=["supplier"],
+     response=answers({200: OrderStatusOut}, 403, 404, 409, body=True), exclude_unset=True)
 def manual_deliver(request, order_no: str, body: DeliverIn):
     order = fulfilment.manual_deliver(actor=request.auth, order_no=order_no, contents=body.contents)
     return {"order_no": order.order_no, "status": order.status}
@@ -231,7 +269,8 @@ def manual_deliver(request, order_no: str, body: DeliverIn):
 # ---- payments ----------------------------------------------------------------------------------
 
 
-@api.post("/payments/notify/sandbox", auth=None, tags=["payments"])
+@api.post("/payments/notify/sandbox", auth=None, tags=["payments"],
+     response=answers({200: NotifyOut}, 403, 404, 409, 413, 422, auth=False), exclude_unset=True)
 def notify_sandbox(request):
     payment = payments.notification_receive(sandbox_payment_form(request))
     return {"result": "success", "payment_no": payment.payment_no}
@@ -245,7 +284,8 @@ def _sandbox_only():
         raise Http404
 
 
-@api.post("/sandbox/payments/{payment_no}/pay", tags=["sandbox"])
+@api.post("/sandbox/payments/{payment_no}/pay", tags=["sandbox"],
+     response=answers({200: SandboxPayOut}, 403, 404, 409, 422), exclude_unset=True)
 def sandbox_pay(request, payment_no: str):
     _sandbox_only()
     payment = payments.sandbox_pay(user=request.auth, payment_no=payment_no)
@@ -260,7 +300,8 @@ class TopupResultIn(Schema):
     status: Code
 
 
-@api.post("/sandbox/topups/{order_no}/result", tags=["sandbox"])
+@api.post("/sandbox/topups/{order_no}/result", tags=["sandbox"],
+     response=answers({200: TopupResultOut}, 403, 404, 409, body=True), exclude_unset=True)
 def sandbox_topup_result(request, order_no: str, body: TopupResultIn):
     _sandbox_only()
     topup = fulfilment.topup_report(actor=request.auth, order_no=order_no, status=body.status)
@@ -272,7 +313,8 @@ class AdvanceIn(Schema):
     hours: float = Field(gt=0, le=24 * 365)
 
 
-@api.post("/sandbox/clock/advance", tags=["sandbox"])
+@api.post("/sandbox/clock/advance", tags=["sandbox"],
+     response=answers({200: ClockOut}, 403, 404, body=True), exclude_unset=True)
 def sandbox_clock_advance(request, body: AdvanceIn):
     _sandbox_only()
     if request.auth.role != Role.ADMIN:
@@ -285,7 +327,8 @@ def sandbox_clock_advance(request, body: AdvanceIn):
     return {"now": iso(clock.now())}
 
 
-@api.get("/health", auth=None, tags=["ops"])
+@api.get("/health", auth=None, tags=["ops"],
+     response={**answers({200: HealthOut}, auth=False), 503: HealthOut | ErrorOut}, exclude_unset=True)
 def health(request):
     """Alive and able to reach the database. Takes no row lock, so it answers while rows are held."""
     from django.db import DatabaseError, connection
@@ -303,7 +346,8 @@ def health(request):
 # ---- finance -----------------------------------------------------------------------------------
 
 
-@api.get("/finance/ledger", tags=["finance"])
+@api.get("/finance/ledger", tags=["finance"],
+     response=answers({200: LedgerOut}, 403), exclude_unset=True)
 def finance_ledger(request):
     """The book check and every account's balance (finance and admin only)."""
     from kameng.core.money import fen_str

@@ -1,6 +1,8 @@
 """Domain objects to the contract's JSON. Money as decimal strings, times in Asia/Shanghai."""
 
 from django.utils import timezone, translation
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 
 from kameng.catalog.policies import RefundPolicy, summary
 from kameng.catalog.selectors import product_stock
@@ -67,3 +69,299 @@ def order_out(order, *, payment=None) -> dict:
     if topup is not None:
         body["topup"] = {"status": topup.status, "upstream_ref": topup.upstream_ref, "account": topup.account}
     return body
+
+
+# ---- response schemas: what the OpenAPI document promises (and ninja checks) --------------------
+# `extra="allow"`: a field added by a serializer is still sent (and documented as allowed) rather than
+# silently dropped; routes use exclude_unset so keys a serializer leaves out stay out.
+
+
+class Out(BaseModel):
+    """A plain pydantic model (not ninja's Schema, whose attribute reading would drop extra keys)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class UserOut(Out):
+    id: int
+    username: str
+    role: str
+
+
+class TokenOut(Out):
+    token: str
+    user: UserOut
+
+
+class MeOut(UserOut):
+    phone: str
+
+
+class RevokedOut(Out):
+    revoked: bool
+
+
+class RefundPolicyOut(Out):
+    refund_window_hours: int
+    personal_reason_fee_rate: str = PydanticField(examples=["0.05"])
+    review_sla_workdays: int
+    appeal_window_days: int
+    info_reply_hours: int
+    text: str
+
+
+class ProductOut(Out):
+    id: int
+    name: str
+    description: str = PydanticField(description="the full text; in lists, a summary (see description_truncated)")
+    description_truncated: bool
+    kind: str
+    price: str = PydanticField(examples=["9.80"])
+    face_value: str
+    delivery_promise_minutes: int
+    is_manual: bool
+    supplier_id: int
+    stock: int | None = PydanticField(description="keys on sale; null when not limited by stock")
+    refund_policy: RefundPolicyOut
+
+
+class KeyRejectionOut(Out):
+    index: int = PydanticField(description="the key's position in the list sent, from 0")
+    problem: str
+
+
+class KeysImportOut(Out):
+    imported: int
+    duplicates: int
+    rejected: int
+    rejections: list[KeyRejectionOut] | None = PydanticField(
+        default=None, description="present when some keys were rejected: their positions, never the keys")
+
+
+class ItemOut(Out):
+    id: int
+    status: str
+    delivered_at: str | None
+    revealed: bool
+
+
+class PaymentRefOut(Out):
+    payment_no: str
+    channel: str
+    status: str
+
+
+class OrderOut(Out):
+    order_no: str
+    status: str
+    amount: str
+    refunded_amount: str
+    quantity: int
+    unit_price: str
+    items: list[ItemOut]
+    product_id: int
+    product_name: str | None
+    kind: str | None
+    channel: str
+    created_at: str
+    expires_at: str | None
+    paid_at: str | None
+    delivered_at: str | None
+    snapshot: dict
+    terms_accepted_at: str | None
+    payment: PaymentRefOut | None
+    topup: dict | None = None
+
+
+class RevealedItemOut(Out):
+    id: int
+    secret: str
+
+
+class RevealOut(Out):
+    items: list[RevealedItemOut]
+
+
+class WalletOut(Out):
+    balance: str
+
+
+class RechargeOut(Out):
+    payment_no: str
+    channel: str
+    amount: str
+    status: str
+
+
+class ManualOrderOut(Out):
+    order_no: str
+    product_id: int
+    quantity: int
+    paid_at: str | None
+
+
+class OrderStatusOut(Out):
+    order_no: str
+    status: str
+
+
+class NotifyOut(Out):
+    result: str
+
+
+class SandboxPayOut(Out):
+    payment_no: str
+    status: str
+    order_no: str | None = None
+    order_status: str | None = None
+
+
+class TopupResultOut(Out):
+    order_no: str
+    topup_status: str
+    order_status: str
+
+
+class ClockOut(Out):
+    now: str
+
+
+class HealthOut(Out):
+    ok: bool
+    database: str
+    sandbox: bool | None = None
+
+
+class LedgerAccountOut(Out):
+    code: str
+    kind: str | None
+    balance: str
+
+
+class UnbalancedOut(Out):
+    reference: str
+    difference: str
+
+
+class LedgerOut(Out):
+    balanced: bool
+    journals: int
+    postings: int
+    unbalanced: list[UnbalancedOut]
+    accounts: list[LedgerAccountOut]
+
+
+class ReasonOut(Out):
+    code: str
+    eligible: bool
+    fee_rate: str
+    needs_evidence: bool
+    automatic: bool
+    why: str
+    deadline: str | None
+
+
+class RefundOptionsOut(Out):
+    order_no: str
+    reasons: list[ReasonOut]
+    item_ids: list[int]
+    deadline: str | None
+    max_amount: str
+
+
+class TimelineOut(Out):
+    at: str
+    actor: str
+    event: str
+    note: str
+
+
+class MessageOut(Out):
+    id: int
+    at: str
+    author_role: str
+    kind: str
+    body: str
+
+
+class EvidenceOut(Out):
+    id: int
+    sha256: str
+    kind: str
+    received_at: str
+
+
+class EvidenceRowOut(EvidenceOut):
+    source: str
+    content_type: str
+    name: str
+    size: int
+
+
+class RefundOut(Out):
+    id: int
+    refund_no: str
+    order_no: str
+    status: str
+    reason: str
+    description: str
+    item_ids: list[int]
+    amount: str
+    fee: str
+    fee_rate: str
+    refund_amount: str
+    destination: str
+    needs_evidence: bool
+    liable: str
+    submitted_at: str | None
+    sla_due_at: str | None
+    overdue: bool
+    info_due_at: str | None
+    escalated: bool
+    decided_at: str | None
+    reject_reason_code: str | None
+    decision_note: str | None
+    appeal_due_at: str | None
+    appeal_description: str | None
+    expected_arrival_by: str | None
+    refunded_at: str | None
+    closed_reason: str | None
+    timeline: list[TimelineOut]
+    messages: list[MessageOut]
+    evidence: list[EvidenceRowOut]
+    buyer_id: int | None = PydanticField(default=None, description="staff answers only")
+    first_decided_by: int | None = PydanticField(default=None, description="staff answers only")
+
+
+class QueueRowOut(Out):
+    id: int
+    refund_no: str
+    status: str
+    order_no: str
+    reason: str
+    amount: str
+    sla_due_at: str | None
+    overdue: bool
+    escalated: bool
+    submitted_at: str | None
+
+
+class StaffCaseOut(Out):
+    refund: RefundOut
+    order_snapshot: dict
+    current_product: ProductOut | None
+    deliveries: list
+    reveals: list
+    payments: list
+    topup: dict | None
+    order_events: list
+
+
+class RefundNotifyOut(Out):
+    result: str
+    request_no: str
+
+
+class SigningKeyOut(Out):
+    algorithm: str
+    public_key_pem: str
