@@ -239,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kameng.core.config import restrict_umask
+
+    restrict_umask()  # first: the data directory's files are this user's alone (issue 6)
     args = build_parser().parse_args(argv)
     _setup(sandbox_default="1" if args.command == "demo" else None)
     return args.func(args) or 0

@@ -2,12 +2,15 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from kameng.core import config
+
+config.restrict_umask()  # before anything below creates a file (the generated secret key, the database)
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = config.data_dir()
@@ -34,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "axes",
     "kameng.core",
     "kameng.accounts",
     "kameng.catalog",
@@ -60,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout flagged during authentication into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kameng.urls"
@@ -111,6 +117,20 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:products"
 LOGOUT_REDIRECT_URL = "web:products"
 
+# Login throttling (django-axes) on every path that logs in: the token endpoint, /login/, /admin/login/.
+# Counted per username and client address, so an attacker cannot lock a user out from elsewhere;
+# `kameng manage axes_reset` (or the admin's "access attempts") unlocks at once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("KAMENG_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KAMENG_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are what matter; a success log would open a session per API login
+AXES_LOCKOUT_CALLABLE = "kameng.accounts.lockout.lockout_response"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 6}},
 ]
@@ -133,9 +153,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+# Uploads written by Django's storage are private like everything else in the data directory.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# HTTPS deployments (README §Configuration): Secure cookies, HSTS, and whether a proxy in front says
+# the request came over HTTPS. All off by default, since `kameng serve` itself speaks plain HTTP.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = config.flag("KAMENG_SECURE_COOKIES")
+SECURE_HSTS_SECONDS = int(os.environ.get("KAMENG_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = config.flag("KAMENG_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = config.flag("KAMENG_HSTS_PRELOAD")
+if config.flag("KAMENG_TRUST_X_FORWARDED_PROTO"):
+    # Only behind a proxy that sets (and overwrites) this header: a client could otherwise claim HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = config.flag("KAMENG_SSL_REDIRECT")
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]  # a load balancer's plain-HTTP health check
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 

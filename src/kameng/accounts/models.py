@@ -21,11 +21,15 @@ class User(AbstractUser):
         return self.role == Role.BUYER
 
 
-
 class ApiToken(models.Model):
-    """A bearer token. Only its SHA-256 is stored: a database leak gives no usable token."""
+    """A bearer token. Only its SHA-256 is stored: a database leak gives no usable token.
+
+    `password_stamp` ties the token to the password it was issued under (a keyed hash of the password
+    hash, as Django does for sessions): whoever changes the password, by any path, ends every token.
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     digest = models.CharField(max_length=64, unique=True)
+    password_stamp = models.CharField(max_length=64, default="")
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True)

@@ -4,7 +4,9 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, user_logged_in
+from django.contrib.auth.backends import ModelBackend
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.db import IntegrityError, transaction
 
 from kameng.core import clock
@@ -43,20 +45,52 @@ def user_create(*, username: str, password: str, role: str, phone: str = "") -> 
     return user
 
 
-def token_issue(*, username: str, password: str) -> tuple[str, User]:
-    user = authenticate(username=username, password=password)
+def password_stamp(user: User) -> str:
+    """Changes whenever the user's password changes (Django's session check works the same way)."""
+    return salted_hmac("kameng.accounts.ApiToken.password_stamp", user.password, algorithm="sha256").hexdigest()
+
+
+def too_many_attempts() -> DomainError:
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return DomainError(f"too many failed logins: try again in {minutes} minutes", code="TOO_MANY_ATTEMPTS",
+                       status=429)
+
+
+def _authenticate(request, username: str, password: str) -> User | None:
+    if request is None:
+        # In-process callers (tests, the shell) have no client to throttle; every HTTP path passes its
+        # request, so the lockout (django-axes, a backend of `authenticate`) always applies there.
+        return ModelBackend().authenticate(None, username=username, password=password)
+    user = authenticate(request, username=username, password=password)
+    if user is None and getattr(request, "axes_locked_out", False):
+        raise too_many_attempts()
+    return user
+
+
+def token_issue(*, username: str, password: str, request=None) -> tuple[str, User]:
+    user = _authenticate(request, username, password)
     if user is None or not user.is_active:
         raise DomainError("wrong username or password", code="INVALID_CREDENTIALS", status=401)
     token = secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, digest=_digest(token), created_at=clock.real_now())
+    ApiToken.objects.create(user=user, digest=_digest(token), created_at=clock.real_now(),
+                            password_stamp=password_stamp(user))
+    if request is not None:
+        # A token is a login: the throttle's failure count starts again, last_login moves.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
     return token, user
 
 
 def token_user(token: str) -> User | None:
-    """The token's user while the token is young enough (real time: the test clock does not age it)."""
+    """The token's user while the token is young enough (real time: the test clock does not age it)
+    and was issued under the user's current password."""
     oldest = clock.real_now() - timedelta(days=settings.KAMENG_TOKEN_DAYS)
     row = ApiToken.objects.select_related("user").filter(digest=_digest(token), created_at__gt=oldest).first()
     if row is None or not row.user.is_active:
+        return None
+    current = password_stamp(row.user)
+    if not constant_time_compare(row.password_stamp, current):
+        # The password changed since: every token issued before it goes.
+        ApiToken.objects.filter(user=row.user).exclude(password_stamp=current).delete()
         return None
     return row.user
 

@@ -154,7 +154,7 @@ def _store_bytes(*, refund_id: int, data: bytes, ext: str) -> tuple[str, str]:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.chmod(temporary, 0o440)
+            os.chmod(temporary, 0o400)  # read-only, and the owner's alone
             try:
                 os.link(temporary, final)
             except FileExistsError:

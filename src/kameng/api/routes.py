@@ -61,7 +61,7 @@ class TokenIn(Schema):
 @api.post("/auth/token", auth=None, tags=["auth"],
      response=answers({200: TokenOut}, 401, 403, 429, auth=False, body=True), exclude_unset=True)
 def auth_token(request, body: TokenIn):
-    token, user = token_issue(username=body.username, password=body.password)
+    token, user = token_issue(username=body.username, password=body.password, request=request)
     return {"token": token, "user": {"id": user.id, "username": user.username, "role": user.role}}
 
 

@@ -26,9 +26,30 @@ def _load_dotenv(path: Path) -> None:
 _load_dotenv(Path.cwd() / ".env")
 
 
+PRIVATE_UMASK = 0o077
+
+
+def restrict_umask() -> None:
+    """Files this process creates are its user's alone (0600, directories 0700).
+
+    The data directory holds the database (session keys, password hashes), card-key import files,
+    evidence and generated keys: none of it is any other local user's to read. SQLite creates its
+    database, WAL and SHM files with the process umask, so the umask is the one place that covers them
+    all, and every upload or file a library writes for us.
+    """
+    os.umask(PRIVATE_UMASK)
+
+
 def data_dir() -> Path:
     path = Path(os.environ.get("KAMENG_DATA_DIR", "./var")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # A directory made earlier (or by hand) with looser bits is closed too: that also shields the
+    # files an older version left readable inside it.
+    try:
+        if path.stat().st_mode & PRIVATE_UMASK:
+            path.chmod(0o700)
+    except PermissionError:  # not ours to change (a shared mount): the umask still covers new files
+        pass
     return path
 
 

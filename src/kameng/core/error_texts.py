@@ -90,6 +90,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "STOCK_CONTENTION": ("库存变动，请重试。", "Stock changed while reserving; try again."),
     "SUPPLIER_NOT_FOUND": ("供货商不存在。", "No such supplier."),
     "TERMS_NOT_ACCEPTED": ("请先确认：数字商品不适用七日无理由退货。", "Confirm that digital goods are excluded from 7-day no-reason returns."),
+    "TOO_MANY_ATTEMPTS": ("登录失败次数过多，已暂时锁定，请稍后再试。", "Too many failed logins: locked for a while, try again later."),
     "TOO_MANY_FILES": ("每个退款申请最多上传 20 个证据文件。", "At most 20 evidence files per refund."),
     "TOO_MANY_UNPAID_ORDERS": ("您有过多未支付订单，请先支付或等待其过期。", "Pay or let expire your unpaid orders first."),
     "TOO_MANY_KEYS": ("单次最多导入 10000 条，请用 kameng import-keys 导入文件。", "Too many keys for one request; use kameng import-keys."),

@@ -1,0 +1,166 @@
+"""A hostile or careless outside world against the installed `kameng serve` (issue 6).
+
+Private files in the data directory, HTTPS settings from the environment, oversized bodies refused
+before anything is read, and slow clients that cannot stop the server answering.
+"""
+
+import io
+import os
+import re
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+KAMENG = str(Path(sys.executable).with_name("kameng"))
+PASSWORD = "pw123456"
+GOOD = "在王者荣耀兑换页面输入卡密后提示“该卡密已被使用”，时间 11 月 20 日 21:05。"
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="runs once, in the SQLite pass"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    data = tmp_path_factory.mktemp("kameng-hardening") / "data"  # made by kameng itself
+    tmp = tmp_path_factory.mktemp("kameng-tmp")  # the server's TMPDIR: whatever it spools lands here
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(KAMENG_DATA_DIR=str(data), KAMENG_SANDBOX="1", KAMENG_ACCESS_LOG="", TMPDIR=str(tmp),
+               DJANGO_SETTINGS_MODULE="kameng.settings", KAMENG_SECURE_COOKIES="1",
+               KAMENG_HSTS_SECONDS="31536000", KAMENG_TRUST_X_FORWARDED_PROTO="1")
+    env.pop("KAMENG_SIGNING_KEY_PEM", None)
+
+    def run(*args):
+        done = subprocess.run([KAMENG, *args], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    run("migrate", "-v", "0")
+    for role in ("buyer", "supplier"):
+        run("createuser", role, "--password", PASSWORD, "--role", role, *(["--phone", "13800000000"] if role == "buyer" else []))
+    port = free_port()
+    proc = subprocess.Popen([KAMENG, "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    root = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{root}/api/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("kameng serve did not start: " + proc.stderr.read()[-2000:])
+    yield {"root": root, "api": f"{root}/api/v1", "data": data, "tmp": tmp, "port": port, "run": run}
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def login(served, name):
+    answer = httpx.post(f"{served['api']}/auth/token", json={"username": name, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return httpx.Client(base_url=served["api"], headers={"Authorization": f"Bearer {answer.json()['token']}"},
+                        timeout=20)
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (10, 120, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
+class BehindTheProxy:
+    """A browser behind a TLS proxy: the proxy's side is plain HTTP, where Secure cookies still travel
+    (httpx, rightly, would not send them over http://, so this client carries them itself)."""
+
+    def __init__(self, served):
+        self.client = httpx.Client(base_url=served["root"], timeout=20)
+        self.origin = f"https://127.0.0.1:{served['port']}"
+        self.cookies: dict[str, str] = {}
+        self.secure: dict[str, bool] = {}
+
+    def request(self, method, url, **kwargs):
+        headers = {"X-Forwarded-Proto": "https", "Referer": f"{self.origin}/", **kwargs.pop("headers", {})}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if method == "POST":
+            kwargs["data"] = {"csrfmiddlewaretoken": self.cookies["csrftoken"], **kwargs.get("data", {})}
+        response = self.client.request(method, url, headers=headers, **kwargs)
+        for cookie in response.cookies.jar:
+            self.cookies[cookie.name] = cookie.value
+            self.secure[cookie.name] = cookie.secure
+        return response
+
+    def get(self, url, **kwargs):
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self.request("POST", url, **kwargs)
+
+
+def page_login(served, name) -> BehindTheProxy:
+    client = BehindTheProxy(served)
+    client.get("/login/")
+    answer = client.post("/login/", data={"username": name, "password": PASSWORD})
+    assert answer.status_code == 302, answer.text[:500]
+    return client
+
+
+def test_nothing_in_the_data_directory_is_readable_by_other_users(served, tmp_path):
+    supplier = login(served, "supplier")
+    product = supplier.post("/admin/products", json={"name": "点卡", "kind": "card", "price": "3.00",
+                                                     "face_value": "3.00"}).json()
+    # A key file uploaded through the supplier's page is written into the data directory.
+    pages = page_login(served, "supplier")
+    imported = pages.post(f"/supplier/products/{product['id']}/import/",
+                          files={"file": ("keys.txt", b"PERM-KEY-1\nPERM-KEY-2\nPERM-KEY-3\n", "text/plain")})
+    assert imported.status_code == 302, imported.text[:500]
+    buyer = login(served, "buyer")
+    order = buyer.post("/orders", json={"product_id": product["id"], "quantity": 1, "channel": "wechat",
+                                        "accept_terms": True}).json()
+    for _ in range(50):  # the page import runs in the background worker
+        paid = buyer.post(f"/sandbox/payments/{order['payment']['payment_no']}/pay").json()
+        if paid.get("order_status") == "delivered":
+            break
+        time.sleep(0.2)
+    refund = buyer.post("/refunds", json={"order_no": order["order_no"], "reason": "key_already_used",
+                                          "description": GOOD, "destination": "wallet"})
+    assert refund.status_code == 201, refund.text
+    evidence = buyer.post(f"/refunds/{refund.json()['id']}/evidence", files={"file": ("shot.png", png(), "image/png")})
+    assert evidence.status_code == 201, evidence.text
+    assert buyer.get(f"/refunds/{refund.json()['id']}/dossier").status_code == 200
+
+    data = Path(served["data"])
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    kinds = set()
+    for path in [data, *data.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, f"{path} is {oct(mode)}: readable by other local users"
+        kinds.add(path.suffix or path.name)
+    # The places the issue found open: the database (its WAL and SHM come and go), key files, evidence,
+    # generated keys.
+    assert {".sqlite3", ".txt", ".png", "keyring", "sandbox_secret", ".pem"} <= kinds
+
+
+def test_https_deployment_gets_secure_cookies_and_hsts(served):
+    behind_tls = httpx.get(f"{served['root']}/login/", headers={"X-Forwarded-Proto": "https"})
+    assert behind_tls.headers["Strict-Transport-Security"] == "max-age=31536000"
+    cookie = behind_tls.headers["Set-Cookie"]
+    assert cookie.startswith("csrftoken=") and re.search(r";\s*Secure", cookie, re.I)
+    browser = page_login(served, "buyer")
+    assert browser.secure == {"csrftoken": True, "sessionid": True}
+    # A plain-HTTP request (no proxy saying HTTPS) gets no HSTS, as the standard asks.
+    assert "Strict-Transport-Security" not in httpx.get(f"{served['root']}/login/").headers
