@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in
 from django.contrib.auth.backends import ModelBackend
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.db import IntegrityError, transaction
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from kameng.core import clock
 from kameng.core.errors import DomainError, Invalid
