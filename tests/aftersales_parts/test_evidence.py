@@ -156,7 +156,7 @@ def test_sha256_and_storage(refund, upload):
     assert evidence.size == len(PDF)
     assert evidence.storage_path == f"evidence/{refund.id}/{evidence.sha256}.pdf"
     assert path.is_relative_to(config.data_dir())
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o440
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o400  # read-only, the owner's alone
     assert evidence.received_at is not None and evidence.source == "buyer"
     assert evidence_open(evidence) == PDF
 
