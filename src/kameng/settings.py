@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kameng.core.body_limits.BodyLimitMiddleware",  # first: refuses an oversized body before anyone reads it
     "django.middleware.security.SecurityMiddleware",
     "kameng.core.middleware.TextGate",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -153,6 +154,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+# Evidence is measured while it streams in and dropped at its type's limit (aftersales/evidence.py).
+FILE_UPLOAD_HANDLERS = [
+    "kameng.aftersales.evidence.EvidenceUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Uploads written by Django's storage are private like everything else in the data directory.
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700

@@ -13,14 +13,17 @@ import io
 import json
 import os
 import secrets
+import tempfile
 import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
 from PIL import Image, ImageOps
 
-from kameng.core import clock, config
+from kameng.core import body_limits, clock, config
 from kameng.core.errors import DomainError, Invalid
 
 from .models import Evidence, Refund
@@ -75,8 +78,7 @@ def _is_plain_text(data: bytes) -> bool:
     return not head.startswith("<") and not any(tag in head for tag in _MARKUP)
 
 
-def sniff(data: bytes) -> FileType:
-    """The type of `data` judged by its leading bytes (magic numbers) alone."""
+def _sniff_binary(data: bytes) -> FileType | None:
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return PNG
     if data.startswith(b"\xff\xd8\xff"):
@@ -87,9 +89,87 @@ def sniff(data: bytes) -> FileType:
         return MP4
     if data.startswith(b"%PDF-"):
         return PDF
+    return None
+
+
+def sniff(data: bytes) -> FileType:
+    """The type of `data` judged by its leading bytes (magic numbers) alone."""
+    found = _sniff_binary(data)
+    if found is not None:
+        return found
     if _is_plain_text(data):
         return TEXT
     raise _unsupported()
+
+
+HEAD = 16  # enough leading bytes for every magic number above
+
+
+def _streaming_limit(head: bytes) -> int:
+    """The most of a file starting with `head` worth receiving; refuses at once what can never pass."""
+    found = _sniff_binary(head)
+    if found is not None:
+        return found.max_size
+    try:
+        head.decode("utf-8")
+        text_start = head
+    except UnicodeDecodeError as exc:  # a character cut at the end of the chunk is not an error
+        text_start = head[:exc.start] if exc.start >= len(head) - 3 else b"\xff"
+    if not _is_plain_text(text_start):
+        raise _unsupported()
+    return TEXT.max_size
+
+
+class EvidenceUploadHandler(FileUploadHandler):
+    """Takes an evidence file while it streams in and drops it as soon as it passes its type's limit.
+
+    The type is known from the first bytes, so an image stops being received at 10 MB and a file
+    that is no accepted type at all at its first chunk: nothing beyond a limit is held in memory or
+    written to disk. The refusal travels with the file to `evidence_store`, which raises it, so the
+    API and the pages answer 413 / 422 as for any other refusal. Other uploads pass through.
+    """
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.active = request is not None and body_limits.upload_kind(request.path_info) == "evidence"
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        if not self.active:
+            return
+        self.buffer = tempfile.SpooledTemporaryFile(max_size=MB)
+        self.head, self.limit, self.size, self.refusal = b"", None, 0, None
+        raise StopFutureHandlers  # this handler alone takes the file
+
+    def receive_data_chunk(self, raw_data, start):
+        if not self.active:
+            return raw_data
+        if self.refusal is not None:
+            return None  # the rest of the file is read past, never kept
+        self.size += len(raw_data)
+        try:
+            if self.limit is None:
+                self.head = (self.head + raw_data)[:HEAD]
+                if len(self.head) >= HEAD or self.size > TEXT.max_size:
+                    self.limit = _streaming_limit(self.head)
+            if self.size > (self.limit or TEXT.max_size):
+                raise _too_large(self.limit or TEXT.max_size)
+        except DomainError as exc:
+            self.refusal = exc
+            self.buffer.close()
+            return None
+        self.buffer.write(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        if not self.active:
+            return None
+        if self.refusal is None:
+            self.buffer.seek(0)
+        upload = UploadedFile(file=self.buffer, name=self.file_name, content_type=self.content_type,
+                              size=self.size, charset=self.charset)
+        upload.refusal = self.refusal
+        return upload
 
 
 def _reencode(data: bytes, ftype: FileType) -> bytes:
@@ -187,6 +267,9 @@ def evidence_store(*, refund: Refund, uploader, uploaded_file, source: str = "bu
     """Accept an uploaded file as evidence for `refund`, or refuse it (422 / 413)."""
     if source not in SOURCES:
         raise ValueError(f"unknown evidence source {source!r}")
+    refusal = getattr(uploaded_file, "refusal", None)  # decided while it streamed in
+    if refusal is not None:
+        raise refusal
     data = _read_upload(uploaded_file)
     if not data:
         raise Invalid("the file is empty", code="EMPTY_FILE")
