@@ -33,7 +33,7 @@ def test_buyer_uploads_evidence_and_downloads_a_verifiable_dossier(bought):
 
     dossier = api.get(f"/refunds/{refund['id']}/dossier")
     assert dossier.status_code == 200 and dossier["Content-Type"] == "application/zip"
-    content = dossier.content
+    content = b"".join(dossier.streaming_content)  # streamed, never built whole
     assert dossier_verify(content)
     names = zipfile.ZipFile(io.BytesIO(content)).namelist()
     assert {"manifest.json", "manifest.sig", "public_key.pem"} <= set(names)

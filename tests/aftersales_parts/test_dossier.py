@@ -6,6 +6,7 @@ import io
 import json
 import shutil
 import subprocess
+import tracemalloc
 import zipfile
 
 import pytest
@@ -117,13 +118,72 @@ def test_a_dossier_signed_with_another_key_is_refused_against_the_published_key(
     assert not dossier_verify(forged, public_key_pem=published)  # ...but not signed by the platform
 
 
-def test_a_tampered_evidence_file_is_never_packaged(refund, upload):
-    evidence = evidence_store(refund=refund, uploader=refund.buyer, uploaded_file=upload("bill.pdf", PDF))
-    path = evidence_path(evidence)
-    path.chmod(0o640)
-    path.write_bytes(PDF + b"x")
-    with pytest.raises(RuntimeError):
-        dossier_build(refund=refund, sections={})
+def manifest_of(zip_bytes: bytes) -> dict:
+    return json.loads(zipfile.ZipFile(io.BytesIO(zip_bytes)).read("manifest.json"))
+
+
+def test_an_altered_evidence_file_is_packaged_and_the_manifest_says_so(refund, upload):
+    """Old code refused to build the dossier at all (a 500 for the buyer); it must state the change."""
+    kept = evidence_store(refund=refund, uploader=refund.buyer, uploaded_file=upload("a.pdf", PDF))
+    altered = evidence_store(refund=refund, uploader=refund.buyer, uploaded_file=upload("b.pdf", PDF + b"2"))
+    path = evidence_path(altered)
+    path.chmod(0o600)
+    path.write_bytes(PDF + b"tampered")
+
+    dossier = dossier_build(refund=refund, sections={})
+    assert dossier_verify(dossier)  # the package itself is intact and signed: it is the record of now
+    manifest = manifest_of(dossier)
+    assert manifest["evidence_intact"] is False
+    by_id = {entry["id"]: entry for entry in manifest["evidence_integrity"]}
+    assert by_id[kept.id]["intact"] is True and by_id[kept.id]["sha256_now"] == kept.sha256
+    changed = by_id[altered.id]
+    assert changed["intact"] is False
+    assert changed["sha256_at_receipt"] == altered.sha256 == hashlib.sha256(PDF + b"2").hexdigest()
+    assert changed["sha256_now"] == hashlib.sha256(PDF + b"tampered").hexdigest()
+    assert zipfile.ZipFile(io.BytesIO(dossier)).read(changed["file"]) == PDF + b"tampered"
+
+
+def test_a_missing_evidence_file_is_stated_not_fatal(refund, upload):
+    gone = evidence_store(refund=refund, uploader=refund.buyer, uploaded_file=upload("c.pdf", PDF + b"3"))
+    evidence_path(gone).unlink()
+    dossier = dossier_build(refund=refund, sections={})
+    assert dossier_verify(dossier)
+    entry = manifest_of(dossier)["evidence_integrity"][0]
+    assert entry["missing"] is True and entry["intact"] is False and entry["sha256_at_receipt"] == gone.sha256
+    assert entry["file"] not in zipfile.ZipFile(io.BytesIO(dossier)).namelist()
+
+
+def test_the_api_answers_an_altered_evidence_file_with_a_dossier_not_a_500(refund, upload, api_as):
+    evidence = evidence_store(refund=refund, uploader=refund.buyer, uploaded_file=upload("d.pdf", PDF + b"4"))
+    evidence_path(evidence).chmod(0o600)
+    evidence_path(evidence).write_bytes(b"%PDF-1.4 replaced")
+    answer = api_as(refund.buyer).get(f"/refunds/{refund.id}/dossier")
+    assert answer.status_code == 200
+    dossier = b"".join(answer.streaming_content)
+    assert dossier_verify(dossier) and manifest_of(dossier)["evidence_intact"] is False
+
+
+def test_a_large_dossier_is_streamed_never_held_whole(refund, upload, api_as, tmp_path):
+    video = b"\0\0\0\x18ftypmp42" + bytes(range(256)) * (30 * 4096)  # a 30 MB "MP4"
+    evidence = evidence_store(refund=refund, uploader=refund.buyer, uploaded_file=upload("clip.mp4", video))
+    del video
+    api = api_as(refund.buyer)
+    out = tmp_path / "dossier.zip"
+    tracemalloc.start()
+    try:
+        answer = api.get(f"/refunds/{refund.id}/dossier")
+        assert answer.streaming
+        with open(out, "wb") as handle:
+            for chunk in answer.streaming_content:
+                handle.write(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out.stat().st_size > 30 * 1024 * 1024
+    assert peak < 8 * 1024 * 1024, f"{peak / 2**20:.0f} MB held to send a 30 MB dossier"
+    dossier = out.read_bytes()
+    assert dossier_verify(dossier) and manifest_of(dossier)["evidence_intact"] is True
+    assert manifest_of(dossier)["evidence_integrity"][0]["sha256_now"] == evidence.sha256
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")

@@ -189,7 +189,7 @@ def test_dossier_download_is_a_zip(applied):
     response = client.get(f"/refunds/{refund.id}/dossier/")
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     assert "attachment" in response["Content-Disposition"]
-    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    names = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()
     assert names and any("screen.png" in n or n.endswith(".png") for n in names)
 
 

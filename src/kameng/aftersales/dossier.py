@@ -13,13 +13,13 @@ import json
 import re
 import zipfile
 import zlib
-from datetime import UTC
 
 from django.core.serializers.json import DjangoJSONEncoder
+from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
 from kameng.core import clock, signing
 
-from .evidence import evidence_open
+from .evidence import evidence_path
 from .models import Refund
 
 MANIFEST = "manifest.json"
@@ -27,6 +27,7 @@ SIGNATURE = "manifest.sig"
 PUBLIC_KEY = "public_key.pem"
 EVIDENCE_INDEX = "evidence.json"
 README = "README.txt"
+CHUNK = 1024 * 1024  # evidence is read and sent in blocks of this size
 _RESERVED = {"evidence", "manifest", "public_key", "readme"}
 _SECTION_NAME = re.compile(r"^[a-z0-9_]{1,50}$")
 
@@ -43,7 +44,9 @@ README_TEXT = """\
                                卡密查看记录、处理时间线、双方留言与退款单本身
   evidence/                     买家上传的证据与平台自动附上的记录，保持收到时的原始字节
   evidence.json                 证据清单：来源、类型、原文件名、大小、SHA-256、接收时间
-  manifest.json                 包内每个文件的 SHA-256 与大小，以及退款单号、订单号、生成时间
+  manifest.json                 包内每个文件的 SHA-256 与大小，以及退款单号、订单号、生成时间；
+                               evidence_integrity 逐一列出证据文件接收时记录的 SHA-256 与打包时的
+                               SHA-256，两者不一致（intact 为 false）说明该文件在平台存储中被改动过
   manifest.sig                  平台对 manifest.json 原始字节的 Ed25519 签名（base64）
   public_key.pem                平台的签名公钥（请与平台公布的公钥核对）
 
@@ -65,7 +68,10 @@ README_TEXT = """\
   evidence.json                  the evidence index: source, kind, original name, size, SHA-256,
                                  time received
   manifest.json                  SHA-256 and size of every file here, the refund and order
-                                 numbers and the time this dossier was generated
+                                 numbers and the time this dossier was generated;
+                                 evidence_integrity lists each evidence file's SHA-256 recorded
+                                 when it was received beside its SHA-256 when packaged: a
+                                 difference (intact false) means it changed in the platform's storage
   manifest.sig                   the platform's Ed25519 signature of the exact bytes of
                                  manifest.json (base64)
   public_key.pem                 the platform's public signing key (compare it with the key the
@@ -86,20 +92,6 @@ def _json_bytes(payload) -> bytes:
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, indent=2, cls=DjangoJSONEncoder).encode("utf-8")
 
 
-def _evidence_entries(refund: Refund) -> tuple[list[dict], dict[str, bytes]]:
-    index, files = [], {}
-    for item in refund.evidence.order_by("id"):
-        ext = item.storage_path.rsplit(".", 1)[-1]
-        name = f"evidence/{item.id}_{item.sha256[:16]}.{ext}"
-        files[name] = evidence_open(item)  # refuses to package a file that was altered
-        index.append({
-            "id": item.id, "file": name, "source": item.source, "kind": item.kind,
-            "content_type": item.content_type, "original_name": item.original_name, "size": item.size,
-            "sha256": item.sha256, "received_at": item.received_at.isoformat(),
-        })
-    return index, files
-
-
 def _section_files(sections: dict) -> dict[str, bytes]:
     files = {}
     for name, payload in sections.items():
@@ -109,37 +101,113 @@ def _section_files(sections: dict) -> dict[str, bytes]:
     return files
 
 
-def dossier_build(*, refund: Refund, sections: dict) -> bytes:
-    """The signed ZIP for `refund`; `sections` are the caller's JSON-ready records by name."""
-    generated_at = clock.now()
-    index, evidence_files = _evidence_entries(refund)
-    files = _section_files(sections)
-    files[EVIDENCE_INDEX] = _json_bytes(index)
-    files.update(evidence_files)
-    files[README] = README_TEXT.format(
-        refund_no=refund.refund_no, order_no=refund.order.order_no, generated_at=generated_at.isoformat()
-    ).encode("utf-8")
-    files[PUBLIC_KEY] = signing.public_key_pem().encode("ascii")
-    manifest = _json_bytes({
-        "refund_no": refund.refund_no,
-        "order_no": refund.order.order_no,
-        "generated_at": generated_at.isoformat(),
-        "algorithm": signing.ALGORITHM,
-        "signature_file": SIGNATURE,
-        "public_key_file": PUBLIC_KEY,
-        "files": [{"name": n, "sha256": hashlib.sha256(b).hexdigest(), "size": len(b)} for n, b in files.items()],
-    })
-    files[MANIFEST] = manifest
-    files[SIGNATURE] = signing.sign(manifest).encode("ascii")
+class _Packer:
+    """Builds the archive while it is sent: small records first, then each evidence file read in
+    1 MB blocks and hashed on the way, then the manifest, made only once every byte before it is
+    known, and its signature. Nothing is held whole, so a 400 MB dossier costs a few megabytes."""
 
-    stamp = generated_at.astimezone(UTC).timetuple()[:6]
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    return out.getvalue()
+    def __init__(self, *, refund: Refund, sections: dict):
+        # Everything from the database is read now, before the first byte leaves.
+        self.generated_at = clock.now()
+        self.refund_no, self.order_no = refund.refund_no, refund.order.order_no
+        self.evidence = list(refund.evidence.order_by("id"))
+        self.packaged: list[dict] = []  # what is in the archive: name, sha256, size
+        self.integrity: list[dict] = []  # each evidence file: hash at receipt against hash now
+        self.small = _section_files(sections)
+        self.small[EVIDENCE_INDEX] = _json_bytes([self._index_entry(item) for item in self.evidence])
+        self.small[README] = README_TEXT.format(
+            refund_no=self.refund_no, order_no=self.order_no, generated_at=self.generated_at.isoformat()
+        ).encode("utf-8")
+        self.small[PUBLIC_KEY] = signing.public_key_pem().encode("ascii")
+        self.manifest = b""
+
+    @staticmethod
+    def _archive_name(item) -> str:
+        ext = item.storage_path.rsplit(".", 1)[-1]
+        return f"evidence/{item.id}_{item.sha256[:16]}.{ext}"
+
+    def _index_entry(self, item) -> dict:
+        return {
+            "id": item.id, "file": self._archive_name(item), "source": item.source, "kind": item.kind,
+            "content_type": item.content_type, "original_name": item.original_name, "size": item.size,
+            "sha256": item.sha256, "received_at": item.received_at.isoformat(),
+        }
+
+    def _evidence_blocks(self, item, path):
+        """The file's bytes as it is now, hashed on the way; runs when the archive reaches it."""
+        record = self._record(item)
+        digest, size = hashlib.sha256(), 0
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(CHUNK), b""):
+                    digest.update(block)
+                    size += len(block)
+                    yield block
+        except FileNotFoundError:  # gone since the stream started: an empty entry, said to be missing
+            record["missing"] = True
+        now = digest.hexdigest()
+        self.packaged.append({"name": self._archive_name(item), "sha256": now, "size": size})
+        record.update(sha256_now=now, size_now=size, intact=now == item.sha256 and size == item.size)
+
+    def _record(self, item) -> dict:
+        record = {"id": item.id, "file": self._archive_name(item), "sha256_at_receipt": item.sha256,
+                  "size_at_receipt": item.size}
+        self.integrity.append(record)
+        return record
+
+    def _late(self, make):
+        yield make()
+
+    def _make_manifest(self) -> bytes:
+        self.manifest = _json_bytes({
+            "refund_no": self.refund_no,
+            "order_no": self.order_no,
+            "generated_at": self.generated_at.isoformat(),
+            "algorithm": signing.ALGORITHM,
+            "signature_file": SIGNATURE,
+            "public_key_file": PUBLIC_KEY,
+            "files": self.packaged,
+            # Stated, never hidden: a file changed in storage since it was received is packaged as it
+            # is now, and this says so with both hashes.
+            "evidence_intact": all(entry.get("intact") for entry in self.integrity),
+            "evidence_integrity": sorted(self.integrity, key=lambda entry: entry["id"]),
+        })
+        return self.manifest
+
+    def stream(self):
+        archive = ZipStream(compress_type=ZIP_DEFLATED)
+        for name, data in self.small.items():
+            self.packaged.append({"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
+            archive.add(data, name)
+        for item in self.evidence:
+            try:
+                path = evidence_path(item)
+                readable = path.is_file()
+            except RuntimeError:  # a stored path pointing outside the data directory
+                readable = False
+            if not readable:
+                self._record(item).update(sha256_now=None, size_now=None, intact=False, missing=True)
+                continue
+            # Stored, not deflated: pictures, video and PDF are compressed already.
+            archive.add(self._evidence_blocks(item, path), self._archive_name(item), compress_type=ZIP_STORED)
+        archive.add(self._late(self._make_manifest), MANIFEST)
+        archive.add(self._late(lambda: signing.sign(self.manifest).encode("ascii")), SIGNATURE)
+        yield from archive
+
+
+def dossier_stream(*, refund: Refund, sections: dict):
+    """The signed ZIP for `refund`, as an iterator of bytes; `sections` are JSON-ready records by name.
+
+    An evidence file whose bytes no longer match the hash recorded at receipt (or that is missing)
+    never breaks the dossier: it is packaged as found and `manifest.json` says so
+    (`evidence_intact`, and per file `sha256_at_receipt` against `sha256_now`).
+    """
+    return _Packer(refund=refund, sections=sections).stream()
+
+
+def dossier_build(*, refund: Refund, sections: dict) -> bytes:
+    """The whole dossier in memory: for tests and small callers; HTTP answers stream `dossier_stream`."""
+    return b"".join(dossier_stream(refund=refund, sections=sections))
 
 
 def _hash_member(archive: zipfile.ZipFile, name: str) -> tuple[str, int]:

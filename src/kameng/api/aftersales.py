@@ -1,11 +1,11 @@
 """After-sales endpoints (contract §After-sales). Thin: services decide, this translates."""
 
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from ninja import File, Schema
 from ninja.files import UploadedFile
 
 from kameng.aftersales import decisions, services
-from kameng.aftersales.dossier import dossier_build
+from kameng.aftersales.dossier import dossier_stream
 from kameng.aftersales.records import platform_record
 from kameng.aftersales.selectors import refund_for_buyer, refund_for_staff, staff_queue
 from kameng.core import clock
@@ -208,8 +208,9 @@ def dossier_sections(refund) -> dict:
      response=answers({}, 403, 404, 409), openapi_extra=ZIP_ANSWER)
 def refund_dossier(request, refund_id: str):
     refund = refund_for_buyer(user=request.auth, refund_id=refund_id)
-    content = dossier_build(refund=refund, sections=dossier_sections(refund))
-    response = HttpResponse(content, content_type="application/zip")
+    # Streamed: a dossier with large evidence is never held in memory.
+    response = StreamingHttpResponse(dossier_stream(refund=refund, sections=dossier_sections(refund)),
+                                     content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="kameng-dossier-{refund.refund_no}.zip"'
     return response
 

@@ -1,7 +1,7 @@
 """The buyer's after-sales pages: apply from an order, follow a refund, answer, urge, appeal, withdraw."""
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from kameng.aftersales import services
-from kameng.aftersales.dossier import dossier_build
+from kameng.aftersales.dossier import dossier_stream
 from kameng.aftersales.policies import GOOD_DESCRIPTION_HINT
 from kameng.aftersales.selectors import refund_for_buyer
 from kameng.api.aftersales import dossier_sections
@@ -234,8 +234,9 @@ def refund_withdraw(request, refund_id: int):
 @buyer_required
 def refund_dossier(request, refund_id: int):
     refund = _own_refund(request, refund_id)
-    content = dossier_build(refund=refund, sections=dossier_sections(refund))
-    response = HttpResponse(content, content_type="application/zip")
+    # Streamed: a dossier with large evidence is never held in memory.
+    response = StreamingHttpResponse(dossier_stream(refund=refund, sections=dossier_sections(refund)),
+                                     content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="kameng-dossier-{refund.refund_no}.zip"'
     return response
 
