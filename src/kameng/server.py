@@ -1,4 +1,5 @@
-"""`kameng serve`: gunicorn (threads in a few processes) with the background worker in-process."""
+"""`kameng serve`: gunicorn's asyncio worker in a few processes, requests read whole in the event loop
+and answered by Django in a pool of threads (`kameng.asgi`), with the background worker in-process."""
 
 import os
 
@@ -12,8 +13,9 @@ def _post_worker_init(worker):
 
 
 class KamengServer(BaseApplication):
-    def __init__(self, options: dict):
+    def __init__(self, options: dict, *, threads: int):
         self.options = options
+        self.threads = threads
         super().__init__()
 
     def load_config(self):
@@ -21,9 +23,9 @@ class KamengServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from kameng.wsgi import application
+        from kameng.asgi import application
 
-        return application
+        return application(threads=self.threads)
 
 
 def serve(*, host: str, port: int, workers: int | None, with_worker: bool, threads: int | None = None) -> None:
@@ -35,8 +37,12 @@ def serve(*, host: str, port: int, workers: int | None, with_worker: bool, threa
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers or (2 if sqlite else min(4, 2 * (os.cpu_count() or 1))),
-        "worker_class": "gthread",
-        "threads": threads or int(os.environ.get("KAMENG_SERVE_THREADS", "8")),
+        # Slow clients wait in the event loop, not in a thread (kameng.asgi); threads run Django.
+        "worker_class": "asgi",
+        "worker_connections": int(os.environ.get("KAMENG_SERVE_CONNECTIONS", "1000")),
+        "asgi_lifespan": "on",
+        # HTTPS behind a proxy is Django's decision alone (KAMENG_TRUST_X_FORWARDED_PROTO).
+        "forwarded_allow_ips": "",
         "timeout": 60,
         "graceful_timeout": 10,
         "accesslog": os.environ.get("KAMENG_ACCESS_LOG", "-") or None,  # empty: no access log
@@ -45,4 +51,4 @@ def serve(*, host: str, port: int, workers: int | None, with_worker: bool, threa
     }
     if with_worker:
         options["post_worker_init"] = _post_worker_init
-    KamengServer(options).run()
+    KamengServer(options, threads=threads or int(os.environ.get("KAMENG_SERVE_THREADS", "8"))).run()

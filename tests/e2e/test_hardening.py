@@ -164,3 +164,84 @@ def test_https_deployment_gets_secure_cookies_and_hsts(served):
     assert browser.secure == {"csrftoken": True, "sessionid": True}
     # A plain-HTTP request (no proxy saying HTTPS) gets no HSTS, as the standard asks.
     assert "Strict-Transport-Security" not in httpx.get(f"{served['root']}/login/").headers
+
+
+def raw_exchange(served, request: bytes, timeout=5.0) -> bytes:
+    """Send raw bytes and read the answer until the server closes or `timeout` passes."""
+    with socket.create_connection(("127.0.0.1", served["port"]), timeout=timeout) as conn:
+        conn.sendall(request)
+        answer = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                data = conn.recv(65536)
+            except TimeoutError:
+                break
+            if not data:
+                break
+            answer += data
+            if b"\r\n\r\n" in answer and answer.split(b"\r\n\r\n", 1)[1].rstrip().endswith(b"}"):
+                break
+        return answer
+
+
+def spooled(served) -> list[Path]:
+    return [p for p in Path(served["tmp"]).rglob("*") if p.is_file()]
+
+
+def test_a_400_mb_notify_body_is_refused_before_a_byte_is_read(served):
+    head = (b"POST /api/v1/payments/notify/sandbox HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 419430400\r\n\r\n")
+    started = time.monotonic()
+    answer = raw_exchange(served, head)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert time.monotonic() - started < 3  # refused from the header, not after waiting for 400 MB
+    assert b'"PAYLOAD_TOO_LARGE"' in answer
+    assert spooled(served) == []
+
+
+def test_a_chunked_body_is_cut_off_at_the_paths_limit(served):
+    chunk = b"a" * 8192
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(9))  # 72 KB, no end yet
+    head = (b"POST /api/v1/payments/notify/sandbox HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n")
+    answer = raw_exchange(served, head + body)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert spooled(served) == []
+
+
+def test_fifty_slow_clients_do_not_stop_the_server_answering(served):
+    """Slowloris: fifty connections that send a request line and then a header byte now and then."""
+    import threading
+
+    slow = []
+    for _ in range(50):
+        conn = socket.create_connection(("127.0.0.1", served["port"]), timeout=5)
+        conn.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        slow.append(conn)
+    stop = threading.Event()
+
+    def dribble():
+        while not stop.wait(0.5):
+            for conn in slow:
+                try:
+                    conn.send(b"a")
+                except OSError:
+                    pass
+
+    dribbler = threading.Thread(target=dribble, daemon=True)
+    dribbler.start()
+    try:
+        time.sleep(1.5)  # every slow client is connected and has started its headers
+        for _ in range(3):
+            started = time.monotonic()
+            answer = httpx.get(f"{served['api']}/products", timeout=10)
+            elapsed = time.monotonic() - started
+            assert answer.status_code == 200 and elapsed < 3, f"answered in {elapsed:.1f} s"
+        buyer = login(served, "buyer")
+        assert buyer.get("/wallet", timeout=5).status_code == 200
+    finally:
+        stop.set()
+        dribbler.join(timeout=5)
+        for conn in slow:
+            conn.close()
