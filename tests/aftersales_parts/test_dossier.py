@@ -215,3 +215,29 @@ def test_signing_key_can_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("KAMENG_SIGNING_KEY_PEM", pem.replace("\n", "\\n"))
     assert signing.verify(b"x", signing.sign(b"x"), signing.public_key_pem())
     assert not (config.data_dir() / signing.KEY_FILE).exists()
+
+
+def test_a_large_evidence_file_is_downloaded_as_a_stream(refund, upload):
+    """Old code read the whole file into the answer; it is checked and sent in blocks now."""
+    from django.test import Client
+
+    video = b"\0\0\0\x18ftypmp42" + bytes(range(256)) * (30 * 4096)  # a 30 MB "MP4"
+    evidence = evidence_store(refund=refund, uploader=refund.buyer, uploaded_file=upload("clip.mp4", video))
+    expected = hashlib.sha256(video).hexdigest()
+    del video
+    pages = Client()
+    pages.force_login(refund.buyer)
+    digest, size = hashlib.sha256(), 0
+    tracemalloc.start()
+    try:
+        answer = pages.get(f"/refunds/{refund.id}/evidence/{evidence.id}/")
+        assert answer.status_code == 200 and answer.streaming
+        for chunk in answer.streaming_content:
+            digest.update(chunk)
+            size += len(chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert digest.hexdigest() == expected and size == evidence.size
+    assert answer["Content-Type"] == "video/mp4" and "attachment" in answer["Content-Disposition"]
+    assert peak < 8 * 1024 * 1024, f"{peak / 2**20:.0f} MB held to send a 30 MB file"

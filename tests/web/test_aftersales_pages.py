@@ -201,7 +201,7 @@ def test_evidence_download_is_an_attachment_with_its_stored_type(applied, client
         response = who.get(url)
         assert response.status_code == 200
         assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
-        assert response["Content-Disposition"].startswith("attachment") and response.content.startswith(b"\x89PNG")
+        assert response["Content-Disposition"].startswith("attachment") and response.getvalue().startswith(b"\x89PNG")
     assert client_as(reviewer).get(f"/staff/refunds/{refund.id}/evidence/999999/").status_code == 404
 
 
