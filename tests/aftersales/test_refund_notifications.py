@@ -107,3 +107,37 @@ def test_hostile_bytes_in_a_refund_notification_are_refused_and_recorded(bought,
     assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_TEXT"
     assert_nothing_paid(api, refund, "sent")
     assert outcomes() == ["INVALID_TEXT"] and PaymentNotification.objects.get(kind="refund").fields["refund_ref"] == "SBR\ufffd"
+
+
+def test_the_sandbox_gateway_stops_at_already_processed_and_backs_off_after_a_refusal(bought, api_as, reviewer):
+    """Each delivery is an audit row now: the sandbox gateway must not knock every worker round for ever."""
+    from datetime import timedelta
+
+    from kameng.aftersales.payouts import refund_notification_receive
+    from kameng.core import clock
+    from kameng.payments.errors import BadNotification
+
+    api, refund = approved_alipay_refund(bought, api_as, reviewer)
+    run_queued_tasks()
+    row = SandboxGatewayRefund.objects.get()
+    SandboxGatewayRefund.objects.filter(id=row.id).update(completes_at=clock.now() - timedelta(minutes=1))
+    # The refund was settled another way first (here: the same notification, posted by hand).
+    assert api.client.post(PATH, sandbox_refunds.notification_for(row)).status_code == 200
+    assert sandbox_refunds.send_due(refund_notification_receive) == 1  # "already processed" is an answer
+    assert sandbox_refunds.send_due(refund_notification_receive) == 0
+    assert outcomes() == ["ACCEPTED", "ALREADY_PROCESSED"]
+
+    SandboxGatewayRefund.objects.filter(id=row.id).update(notified_at=None)
+    calls = []
+
+    def refusing(fields):
+        calls.append(fields)
+        raise BadNotification("refused")
+
+    for _ in range(5):
+        sandbox_refunds.send_due(refusing)
+    assert len(calls) == 1  # then it waits a minute, then 2, 4 … at most a day
+    row = SandboxGatewayRefund.objects.get()
+    assert row.notify_attempts == 1 and row.next_notify_at > clock.now()
+    assert sandbox_refunds.retry_delay(3) == timedelta(minutes=4)
+    assert sandbox_refunds.retry_delay(30) == timedelta(days=1)

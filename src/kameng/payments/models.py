@@ -66,3 +66,6 @@ class SandboxGatewayRefund(models.Model):
     accepted_at = models.DateTimeField()
     completes_at = models.DateTimeField()
     notified_at = models.DateTimeField(null=True, blank=True)
+    # A refused notification is sent again later, less and less often, like a real gateway's retries.
+    notify_attempts = models.PositiveSmallIntegerField(default=0)
+    next_notify_at = models.DateTimeField(null=True, blank=True)
