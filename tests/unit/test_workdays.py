@@ -100,6 +100,9 @@ def test_a_loud_warning_before_the_calendar_runs_out(admin_client, caplog):
 
     page = admin_client.get("/admin/").content.decode()
     assert 'id="holiday-calendar-warning"' in page and "2027 年的放假安排未确认" in page
+    assert "节假日安排" in page  # the table is one click away
+    holidays_page = admin_client.get("/admin/core/holiday/?date__year=2026").content.decode()
+    assert "2027 年的放假安排未确认" in holidays_page and "国庆节" in holidays_page
 
     with caplog.at_level(logging.WARNING):
         checked_on = _check_the_calendar(None)  # what the worker does as it starts, then daily
