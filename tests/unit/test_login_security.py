@@ -90,3 +90,37 @@ def test_an_admin_password_reset_ends_the_users_tokens_and_sessions(api_as, buye
     assert api.get("/me").status_code == 401
     after = pages.get("/orders/")
     assert after.status_code == 302 and "/login/" in after["Location"]
+
+
+@pytest.mark.django_db
+def test_a_user_changes_the_password_over_the_api_and_every_old_token_ends(api_as, buyer):
+    current, elsewhere = api_as(buyer), api_as(buyer)
+    wrong = current.post("/auth/password", {"old_password": WRONG, "new_password": "brand-new-pw"})
+    assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "WRONG_PASSWORD"
+    short = current.post("/auth/password", {"old_password": "secret123", "new_password": "abc"})
+    assert short.status_code == 422 and short.json()["error"]["code"] == "INVALID_PASSWORD"
+    assert elsewhere.get("/me").status_code == 200  # refusals changed nothing
+
+    changed = current.post("/auth/password", {"old_password": "secret123", "new_password": "brand-new-pw"})
+    assert changed.status_code == 200
+    assert current.get("/me").status_code == 401 and elsewhere.get("/me").status_code == 401
+    fresh = Client().get("/api/v1/me", headers={"Authorization": f"Bearer {changed.json()['token']}"})
+    assert fresh.status_code == 200 and fresh.json()["username"] == buyer.username
+    assert token_call(Client(), buyer.username, "brand-new-pw").status_code == 200
+    assert ApiToken.objects.filter(user=buyer).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_password_page_keeps_this_browser_and_ends_the_others(api_as, buyer):
+    api = api_as(buyer)
+    here, there = Client(), Client()
+    here.force_login(buyer)
+    there.force_login(buyer)
+    page = here.get("/password/")
+    assert page.status_code == 200 and "修改密码" in page.content.decode()
+    done = here.post("/password/", {"old_password": "secret123", "new_password1": "Another-pw-42",
+                                    "new_password2": "Another-pw-42"}, follow=True)
+    assert done.status_code == 200 and "其他设备上的登录" in done.content.decode()
+    assert here.get("/orders/").status_code == 200
+    assert there.get("/orders/").status_code == 302
+    assert api.get("/me").status_code == 401

@@ -6,6 +6,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -93,6 +95,31 @@ def token_user(token: str) -> User | None:
         ApiToken.objects.filter(user=row.user).exclude(password_stamp=current).delete()
         return None
     return row.user
+
+
+def tokens_revoke_all(*, user: User) -> int:
+    """Ends every API token of `user` (a password change does this; stale tokens fail anyway)."""
+    deleted, _ = ApiToken.objects.filter(user=user).delete()
+    return deleted
+
+
+def password_change(*, user: User, old_password: str, new_password: str) -> str:
+    """Sets a new password; every API token and every other session of the user ends (sessions by
+    Django's own check of the password hash). Returns a fresh token for the caller to go on with."""
+    if not user.check_password(old_password):
+        raise DomainError("the current password is wrong", code="WRONG_PASSWORD", status=403)
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise Invalid("; ".join(exc.messages), code="INVALID_PASSWORD") from exc
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        tokens_revoke_all(user=user)
+        token = secrets.token_urlsafe(32)
+        ApiToken.objects.create(user=user, digest=_digest(token), created_at=clock.real_now(),
+                                password_stamp=password_stamp(user))
+    return token
 
 
 def token_revoke(*, token: str) -> None:

@@ -8,7 +8,7 @@ from ninja import Schema
 from pydantic import Field
 
 from kameng.accounts.models import Role
-from kameng.accounts.services import token_issue, token_revoke
+from kameng.accounts.services import password_change, token_issue, token_revoke
 from kameng.catalog import selectors as catalog_selectors
 from kameng.catalog import services as catalog
 from kameng.core import clock
@@ -63,6 +63,23 @@ class TokenIn(Schema):
 def auth_token(request, body: TokenIn):
     token, user = token_issue(username=body.username, password=body.password, request=request)
     return {"token": token, "user": {"id": user.id, "username": user.username, "role": user.role}}
+
+
+class PasswordIn(Schema):
+    old_password: Code
+    new_password: Code
+
+
+class PasswordChangedOut(Schema):
+    token: str
+
+
+@api.post("/auth/password", tags=["auth"],
+     response=answers({200: PasswordChangedOut}, 403, body=True), exclude_unset=True)
+def auth_password(request, body: PasswordIn):
+    """Change the password: every token (this one too) and every session ends; the answer carries a new token."""
+    token = password_change(user=request.auth, old_password=body.old_password, new_password=body.new_password)
+    return {"token": token}
 
 
 @api.post("/auth/logout", tags=["auth"],

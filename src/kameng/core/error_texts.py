@@ -44,6 +44,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "INVALID_NAME": ("商品名称无效。", "The product name is not valid."),
     "INVALID_NOTIFICATION": ("支付通知无效，已拒绝。", "The payment notification is not valid; refused."),
     "INVALID_PASSWORD": ("密码至少 6 位。", "A password has at least 6 characters."),
+    "WRONG_PASSWORD": ("当前密码不正确。", "The current password is wrong."),
     "INVALID_PHONE": ("手机号无效。", "The phone number is not valid."),
     "INVALID_QUANTITY": ("数量无效。", "The quantity is not valid."),
     "INVALID_REASON": ("请选择一个可申请的退款原因。", "Choose a refund reason you may apply for."),

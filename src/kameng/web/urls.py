@@ -10,6 +10,7 @@ urlpatterns = [
     path("products/<int:product_id>/buy/", shop.checkout, name="checkout"),
     path("login/", auth.login_view, name="login"),
     path("logout/", auth.logout_view, name="logout"),
+    path("password/", auth.password_change_view, name="password_change"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/<str:order_no>/", orders.order_detail, name="order"),
     path("orders/<str:order_no>/reveal/", orders.order_reveal_view, name="order_reveal"),
