@@ -28,6 +28,7 @@ from kameng.payments import errors as payment_errors
 from kameng.payments import services as payment_services
 from kameng.payments.gateways import sandbox, sandbox_refunds
 
+from . import gateway_payouts
 from .events import refund_event, tell_buyer
 from .locking import lock_payout, lock_refund
 from .models import Refund, RefundPayout, RefundStatus
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 ARRIVAL_WORKDAYS = {"wallet": 0, "alipay": 2, "wechat": 2, "bank": 5}
 RECONCILE_AFTER = timedelta(minutes=2)
+QUERY_SENT_AFTER = timedelta(minutes=5)  # a real gateway's refund notification this late is asked about
 
 
 def expected_arrival(channel: str, now):
@@ -135,15 +137,10 @@ def payout_complete(*, payout: RefundPayout, refund: Refund, order: Order, gatew
 
 def payout_send(*, payout_id: int) -> None:
     """Call the gateway for a committed payout. Safe to repeat: the request number is reused."""
-    payout = RefundPayout.objects.select_related("refund__order").get(id=payout_id)
+    payout = RefundPayout.objects.select_related("refund").get(id=payout_id)
     if payout.status != RefundPayout.Status.PENDING:
         return
-    payment = payout.refund.order.payments.filter(status="succeeded").order_by("id").first()
-    ref = sandbox_refunds.refund(request_no=payout.request_no, payment_no=payment.payment_no if payment else "",
-                                 channel=payout.channel, amount_fen=payout.amount_fen)
-    RefundPayout.objects.filter(id=payout.id, status=RefundPayout.Status.PENDING).update(
-        status=RefundPayout.Status.SENT, gateway_ref=ref, sent_at=clock.now(), attempts=payout.attempts + 1
-    )
+    gateway_payouts.payout_send(payout)
 
 
 def refund_notification_receive(fields: dict) -> RefundPayout:
@@ -204,17 +201,14 @@ def _refund_notification_apply(fields: dict) -> RefundPayout:
 
 
 def payouts_reconcile(*, limit: int = 200) -> int:
-    """Repair payouts whose gateway call may have been lost: ask the gateway, then (re)send with the same number."""
+    """Repair payouts whose gateway call or notification may have been lost: ask the gateway about the
+    request number, then settle, mark sent, or send again with the same number."""
     stale = RefundPayout.objects.filter(status=RefundPayout.Status.PENDING, created_at__lte=clock.now() - RECONCILE_AFTER)
     repaired = 0
-    for payout in stale.order_by("id")[:limit]:
-        ref = sandbox_refunds.lookup(payout.request_no)
-        if ref:  # the gateway has it: we crashed before recording that
-            RefundPayout.objects.filter(id=payout.id, status=RefundPayout.Status.PENDING).update(
-                status=RefundPayout.Status.SENT, gateway_ref=ref, sent_at=clock.now())
-        else:
-            payout_send(payout_id=payout.id)
+    for payout in stale.select_related("refund").order_by("id")[:limit]:
+        gateway_payouts.payout_query(payout)
         repaired += 1
+    repaired += gateway_payouts.payouts_query_sent(older_than=QUERY_SENT_AFTER, limit=limit)
     if repaired:
         logger.info("reconciled %d refund payouts", repaired)
     return repaired

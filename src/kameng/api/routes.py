@@ -27,6 +27,7 @@ from kameng.payments import services as payments
 from kameng.payments.notify import sandbox_payment_form
 
 from .base import Code, ErrorOut, Line, Text, answers, api, client_ip
+from .payments import with_checkout
 from .serializers import (
     ClockOut,
     HealthOut,
@@ -179,7 +180,7 @@ def order_create(request, body: OrderIn):
         body=body.dict(),
         work=work,
     )
-    return api.create_response(request, response, status=status)
+    return api.create_response(request, with_checkout(request, status, response), status=status)
 
 
 @api.get("/orders", tags=["orders"],
@@ -256,7 +257,7 @@ def wallet_recharge(request, body: RechargeIn):
         user=request.auth, key=request.headers.get("Idempotency-Key"), endpoint="POST /wallet/recharge",
         body=body.dict(), work=work,
     )
-    return api.create_response(request, response, status=status)
+    return api.create_response(request, with_checkout(request, status, response, payment_key=""), status=status)
 
 
 # ---- supplier ----------------------------------------------------------------------------------

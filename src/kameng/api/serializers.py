@@ -32,6 +32,18 @@ def product_out(product, *, in_list: bool = False) -> dict:
     }
 
 
+def payment_out(payment) -> dict:
+    """An order's payment; a gateway payment also says where to pay and until when (contract)."""
+    body = {"payment_no": payment.payment_no, "channel": payment.channel, "status": payment.status}
+    if payment.channel != "wallet":
+        body["expires_at"] = iso(payment.expires_at)
+        if payment.pay_url:
+            body["pay_url"] = payment.pay_url
+        if payment.code_url:
+            body["code_url"] = payment.code_url
+    return body
+
+
 def order_out(order, *, payment=None) -> dict:
     items = getattr(order, "created_items", None) or sorted(order.items.all(), key=lambda item: item.position)
     payment = payment or getattr(order, "created_payment", None) or order.payments.order_by("-id").first()
@@ -61,9 +73,7 @@ def order_out(order, *, payment=None) -> dict:
         "delivered_at": iso(order.delivered_at),
         "snapshot": order.snapshot,
         "terms_accepted_at": iso(order.terms_accepted_at),
-        "payment": {"payment_no": payment.payment_no, "channel": payment.channel, "status": payment.status}
-        if payment
-        else None,
+        "payment": payment_out(payment) if payment else None,
     }
     topup = getattr(order, "topup", None) if order.snapshot.get("kind") == "topup" else None
     if topup is not None:

@@ -15,9 +15,12 @@ def process_due() -> dict[str, int]:
     from kameng.notifications.services import outbox_send_due
     from kameng.orders.fulfilment import topups_send_due
     from kameng.orders.services import orders_expire_due
+    from kameng.payments.checkout import payments_query_silent
     from kameng.web.imports import imports_clean_abandoned
 
     done = {
+        # Asked first: a payment the gateway took at the last second pays its order before it expires.
+        "payments_recovered": payments_query_silent(),
         "orders_expired": orders_expire_due(),
         "refund_requests_closed": refunds_close_unanswered(),
         "payouts_reconciled": payouts_reconcile(),

@@ -26,9 +26,17 @@ class Payment(ConcurrentTransitionMixin, models.Model):
     trade_no = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True)
+    # Where the buyer pays (contract: the order's `payment`), from the gateway that opened the checkout.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    gateway = models.CharField(max_length=20, blank=True, default="")  # alipay, wechat, sandbox; "" = not opened
+    pay_url = models.TextField(blank=True, default="")
+    code_url = models.CharField(max_length=512, blank=True, default="")
+    # When the gateway was last asked about this payment because its notification had not come.
+    checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="payment_amount_positive")]
+        indexes = [models.Index(fields=["expires_at"], condition=models.Q(status="pending"), name="payment_pending_expiry_idx")]
 
     def __str__(self) -> str:
         return self.payment_no

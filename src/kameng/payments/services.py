@@ -5,6 +5,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from kameng.core import clock, locks
@@ -28,6 +29,11 @@ def new_payment_no() -> str:
 
 
 def payment_create(*, payer, channel: str, amount: Money, order=None, purpose=PaymentPurpose.ORDER) -> Payment:
+    """A pending gateway payment. Its checkout (pay URL, QR) is opened after commit: `checkout.checkout_open`."""
+    from .checkout import channel_require
+
+    channel_require(channel)
+    now = clock.now()
     return Payment.objects.create(
         payment_no=new_payment_no(),
         purpose=purpose,
@@ -35,7 +41,8 @@ def payment_create(*, payer, channel: str, amount: Money, order=None, purpose=Pa
         payer=payer,
         channel=channel,
         amount_fen=amount.fen,
-        created_at=clock.now(),
+        created_at=now,
+        expires_at=order.expires_at if order is not None else now + timedelta(minutes=settings.KAMENG_ORDER_TTL_MINUTES),
     )
 
 
@@ -135,6 +142,26 @@ def notification_receive(fields: dict) -> Payment:
         raise
     record(outcome=audit.ACCEPTED)
     return payment
+
+
+def gateway_payment_take(*, gateway: str, payment_no: str, trade_no: str, amount_fen: int) -> Payment:
+    """A real gateway's verified word (notification or query) that a payment was made: taken once.
+
+    The gateway must be the payment's own channel: Alipay's word never pays a WeChat payment.
+    """
+    if not Payment.objects.filter(payment_no=payment_no, channel=gateway).exists():
+        raise errors.payment_not_found()
+    try:
+        return _capture_notified(payment_no, trade_no, Money(amount_fen))
+    except IntegrityError:
+        if Payment.objects.filter(trade_no=trade_no).exclude(payment_no=payment_no).exists():
+            raise errors.trade_no_reused() from None
+        raise
+
+
+def taken_with(payment_no: str, trade_no: str) -> bool:
+    """Whether this payment was taken with this gateway trade (a repeated notification)."""
+    return Payment.objects.filter(payment_no=payment_no, status=PaymentStatus.SUCCEEDED, trade_no=trade_no).exists()
 
 
 def payment_capture(*, payment: Payment, trade_no: str = "", order=None, items=None) -> None:

@@ -1,6 +1,7 @@
 """What the fake gateways share: RSA keys made for the test, and a threaded HTTP server on 127.0.0.1:0."""
 
 import base64
+import io
 import threading
 import urllib.request
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class Modes:
     TIMEOUT = "timeout"
     GARBAGE = "garbage"
     BAD_SIGNATURE = "bad_signature"  # a well-formed answer signed with the wrong key
+    LATE = "late"  # does the work, then hangs past the client's timeout: the caller cannot know it happened
 
 
 class FakeServer:
@@ -87,6 +89,13 @@ class FakeServer:
                 fake.requests.append((self.command, self.path))
                 if fake.mode == Modes.TIMEOUT:
                     fake.release.wait(fake.hang_seconds)
+                    return
+                if fake.mode == Modes.LATE:
+                    real, self.wfile = self.wfile, io.BytesIO()  # the answer is written nowhere
+                    fake.handle(self)
+                    fake.release.wait(fake.hang_seconds)
+                    self.wfile = real
+                    self.close_connection = True
                     return
                 fake.handle(self)
 
