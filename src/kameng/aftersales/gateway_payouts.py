@@ -11,13 +11,13 @@ import logging
 from django.db import transaction
 
 from kameng.core import clock
-from kameng.orders.models import Order
 from kameng.payments.gateways import registry
 from kameng.payments.gateways.base import Gateway, GatewayError, GatewayRefused, RefundResult, RefundState
 from kameng.payments.gateways.sandbox_gateway import SandboxGateway
 from kameng.payments.models import Payment, PaymentStatus
 
-from .models import Refund, RefundPayout
+from .locking import lock_payout, lock_refund
+from .models import RefundPayout
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +117,8 @@ def payout_settle(*, gateway: str, result: RefundResult) -> str:
     if result.state != RefundState.SUCCEEDED:
         return IGNORED
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(id=payout.refund.order_id)
-        refund = Refund.objects.select_for_update().get(id=payout.refund_id)
-        payout = RefundPayout.objects.select_for_update().get(id=payout.id)
+        order, refund = lock_refund(payout.refund_id)  # the codebase's one lock order: order, refund, payout
+        payout = lock_payout(payout.id)
         if payout.status == RefundPayout.Status.SUCCEEDED:
             return REPEAT
         if result.amount_fen != payout.amount_fen:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, inbox, orders, refunds, shop, staff, supplier, wallet
+from .views import auth, inbox, orders, pay, refunds, shop, staff, supplier, wallet
 
 app_name = "web"
 
@@ -33,6 +33,7 @@ urlpatterns = [
     path("staff/refunds/<int:refund_id>/reject/", staff.reject, name="staff_reject"),
     path("staff/refunds/<int:refund_id>/evidence/<int:evidence_id>/", staff.evidence_file, name="staff_evidence_file"),
     path("sandbox/pay/<str:payment_no>/", orders.sandbox_pay, name="sandbox_pay"),
+    path("pay/<str:payment_no>/", pay.gateway_pay, name="pay"),
     path("wallet/", wallet.wallet, name="wallet"),
     path("supplier/products/", supplier.product_list, name="supplier_products"),
     path("supplier/products/new/", supplier.product_new, name="product_new"),

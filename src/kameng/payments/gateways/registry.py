@@ -100,6 +100,10 @@ def gateway_for(channel: str) -> Gateway:
     raise ChannelUnavailable(f"the {channel} channel is not available")
 
 
+def served_by_sandbox(channel: str) -> bool:
+    return channel in CHANNELS and settings.KAMENG_SANDBOX and not (channel in ("alipay", "wechat") and configured(channel))
+
+
 def gateway_named(name: str) -> Gateway:
     """The gateway behind a notify endpoint (`alipay`, `wechat`, `sandbox`)."""
     if name == "sandbox":

@@ -1,6 +1,5 @@
 """The shop window and checkout."""
 
-from django.conf import settings
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 
@@ -11,6 +10,7 @@ from kameng.core.money import Money
 from kameng.orders.models import Channel
 from kameng.orders.policies import TERMS_TEXT_EN, TERMS_TEXT_ZH
 from kameng.orders.services import order_create
+from kameng.payments.gateways.registry import served_by_sandbox
 
 from ..access import buyer_required
 from ..errors import error_text, not_found_as_404
@@ -67,8 +67,9 @@ def checkout(request, product_id: int):
                 status = exc.status
             else:
                 payment = pending_payment_of(order)
-                if payment is not None and order.channel != Channel.WALLET and settings.KAMENG_SANDBOX:
-                    return redirect("web:sandbox_pay", payment_no=payment.payment_no)
+                if payment is not None and order.channel != Channel.WALLET:
+                    page = "web:sandbox_pay" if served_by_sandbox(order.channel) else "web:pay"
+                    return redirect(page, payment_no=payment.payment_no)
                 return redirect("web:order", order_no=order.order_no)
         else:
             status = 422

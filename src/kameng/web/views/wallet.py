@@ -1,10 +1,10 @@
-"""The buyer's wallet: balance and recharge (paid on the sandbox page)."""
+"""The buyer's wallet: balance and recharge (paid at the gateway, or on the sandbox page)."""
 
-from django.conf import settings
 from django.shortcuts import redirect, render
 
 from kameng.core.errors import DomainError
 from kameng.ledger.services import Accounts, balance
+from kameng.payments.gateways.registry import served_by_sandbox
 from kameng.payments.services import recharge_create
 
 from ..access import buyer_required
@@ -25,9 +25,8 @@ def wallet(request):
                 form.add_error(None, error_text(exc))
                 status = exc.status
             else:
-                if settings.KAMENG_SANDBOX:
-                    return redirect("web:sandbox_pay", payment_no=payment.payment_no)
-                return redirect("web:wallet")
+                page = "web:sandbox_pay" if served_by_sandbox(payment.channel) else "web:pay"
+                return redirect(page, payment_no=payment.payment_no)
         else:
             status = 422
     return render(request, "web/wallet.html",
