@@ -21,11 +21,21 @@ order to paid; the order must be `delivered` afterwards.
 import argparse
 import http.client
 import sys
-import threading
-import time
-from collections import Counter
 
-from _common import ROOT, BenchEnv, Http, add_common_args, log, login, login_all, machine_info, ms, report, setup_users, stock_keys
+from _common import (
+    ROOT,
+    BenchEnv,
+    Http,
+    add_common_args,
+    log,
+    login,
+    login_all,
+    machine_info,
+    ms,
+    report,
+    setup_users,
+    stock_keys,
+)
 from purchase_throughput import run_phase, summarize
 
 sys.path.insert(0, str(ROOT))
