@@ -273,3 +273,16 @@ def test_wechat_refund_whose_notification_never_came_is_settled_by_the_query(
     payouts.payouts_reconcile()
     assert api.get(f"/refunds/{refund['id']}").json()["status"] == "refunded"
     assert Journal.objects.filter(kind="refund").count() == 1
+
+
+def test_with_the_sandbox_off_its_secret_moves_no_money(production, alipay_env, api_as, buyer, make_product):
+    from kameng.payments.gateways import sandbox
+
+    api = api_as(buyer)
+    created = _order(api, make_product(keys=1), "alipay", device="qr").json()
+    no = created["payment"]["payment_no"]
+    fields = sandbox.notification_for(payment_no=no, amount=created["amount"])  # signed with the data dir's secret
+    refused = api.client.post("/api/v1/payments/notify/sandbox", fields)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "SANDBOX_OFF"
+    assert api.post(f"/sandbox/payments/{no}/pay").status_code == 404
+    assert Payment.objects.get(payment_no=no).status == "pending"

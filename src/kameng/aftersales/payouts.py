@@ -167,6 +167,8 @@ def refund_notification_receive(fields: dict) -> RefundPayout:
 
 
 def _refund_notification_apply(fields: dict) -> RefundPayout:
+    if not settings.KAMENG_SANDBOX:
+        raise payment_errors.sandbox_off()
     missing = [n for n in (*sandbox_refunds.FIELDS, "sign") if not fields.get(n)]
     if missing:
         raise payment_errors.BadNotification(f"missing fields: {', '.join(missing)}")

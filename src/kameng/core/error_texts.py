@@ -30,6 +30,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "INSUFFICIENT_BALANCE": ("钱包余额不足。", "The wallet balance is too low."),
     "INVALID_AMOUNT": ("金额无效：须为两位小数的字符串；退款金额须大于 0，且退款金额加手续费不超过申请金额。", "Invalid amount: a decimal string; a refund above 0, and refund plus fee at most the amount asked."),
     "INVALID_CHANNEL": ("请选择有效的支付方式。", "Choose a valid payment channel."),
+    "CHANNEL_UNAVAILABLE": ("该支付方式暂未开通，请选择其他支付方式。", "This payment channel is not available here; choose another."),
+    "SANDBOX_OFF": ("沙箱未开启，沙箱通知不会改变任何款项。", "The sandbox is off: its notifications move no money."),
     "INVALID_CREDENTIALS": ("用户名或密码错误。", "Wrong username or password."),
     "INVALID_CURSOR": ("翻页位置无效。", "That paging cursor is not in this queue."),
     "INVALID_DELIVERY_PROMISE": ("承诺发货时间无效。", "The promised delivery time is not valid."),

@@ -54,3 +54,8 @@ def payout_not_sent():
 
 def refund_ref_mismatch():
     return BadNotification("the refund reference differs from the one the gateway gave us", code="REFUND_REF_MISMATCH")
+
+
+def sandbox_off():
+    """With KAMENG_SANDBOX=0 the sandbox's secret moves no money (its notify path stays, and refuses)."""
+    return BadNotification("the sandbox is off: its notifications move no money", code="SANDBOX_OFF")

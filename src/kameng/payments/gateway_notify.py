@@ -7,16 +7,18 @@ answer tells the gateway whether to send it again.
 """
 
 import logging
+from functools import partial
 
 from kameng.core.errors import DomainError, NotFound
 
+from . import audit
 from .gateways import registry
 from .gateways.base import Answer, NotConfigured, NotificationRefused, PaymentState
 
 logger = logging.getLogger(__name__)
 
 REPEAT = "ALREADY_PROCESSED"
-ACCEPTED = "ACCEPTED"
+ACCEPTED = audit.ACCEPTED
 
 
 def gateway_notification_receive(*, name: str, headers, body: bytes) -> Answer:
@@ -30,6 +32,14 @@ def gateway_notification_receive(*, name: str, headers, body: bytes) -> Answer:
         _record(name, "payment", refused.log_fields, refused.code)
         logger.warning("%s notification refused: %s (%s)", name, refused.code, refused.detail)
         return refused.answer
+    try:
+        return _act(name, gateway, notice)
+    except Exception:
+        audit.record_failure(partial(_record, name, "refund" if notice.refund else "payment", notice.log_fields))
+        raise
+
+
+def _act(name: str, gateway, notice) -> Answer:
     if notice.refund is not None:
         from kameng.aftersales.gateway_payouts import payout_settle
 
@@ -50,17 +60,13 @@ def gateway_notification_receive(*, name: str, headers, body: bytes) -> Answer:
         _record(name, "payment", notice.log_fields, exc.code, payment_no=payment.payment_no, trade_no=payment.trade_no)
         if repeat:
             return notice.ack  # the same notification again: "success" again, nothing changes
-        logger.warning("%s notification not taken: %s payment_no=%s", name, exc.code, payment.payment_no[:64])
+        logger.warning("%s notification not taken: %s payment_no=%s", name, exc.code, audit.clean(payment.payment_no, 64))
         return gateway.refusal(exc.code)
     _record(name, "payment", notice.log_fields, ACCEPTED, payment_no=payment.payment_no, trade_no=payment.trade_no)
     return notice.ack
 
 
 def _record(name: str, kind: str, fields: dict, outcome: str, payment_no: str = "", trade_no: str = "") -> None:
-    from kameng.core import clock
-
-    from .models import PaymentNotification
-
-    PaymentNotification.objects.create(gateway=name, payment_no=payment_no[:64], trade_no=trade_no[:64],
-                                       fields={k: str(v)[:128] for k, v in fields.items()}, outcome=outcome[:40],
-                                       received_at=clock.now())
+    # The adapters hand over only fields that are safe to keep (never the signature or buyer ids).
+    audit.record(gateway=name, kind=kind, fields=fields, expected=tuple(fields), outcome=outcome,
+                 payment_no=payment_no, trade_no=trade_no)

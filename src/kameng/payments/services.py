@@ -84,6 +84,8 @@ def notification_fields(fields: dict) -> dict:
 
 
 def _check(fields: dict) -> tuple[str, str, Money]:
+    if not settings.KAMENG_SANDBOX:
+        raise errors.sandbox_off()
     missing = [name for name in (*sandbox.FIELDS, "sign") if not fields.get(name)]
     if missing:
         raise errors.BadNotification(f"missing fields: {', '.join(missing)}")
