@@ -286,3 +286,25 @@ def test_with_the_sandbox_off_its_secret_moves_no_money(production, alipay_env, 
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "SANDBOX_OFF"
     assert api.post(f"/sandbox/payments/{no}/pay").status_code == 404
     assert Payment.objects.get(payment_no=no).status == "pending"
+
+
+def test_a_wallet_recharge_through_alipay(production, alipay_env, api_as, buyer):
+    api = api_as(buyer)
+    created = api.post("/wallet/recharge?device=qr", {"amount": "50.00", "channel": "alipay"})
+    assert created.status_code == 201, created.content
+    assert created.json()["code_url"].startswith("https://qr.alipay.com/") and created.json()["expires_at"]
+    assert _notify_alipay(api.client, alipay_env.pay(created.json()["payment_no"], deliver=False)).content == b"success"
+    assert api.get("/wallet").json()["balance"] == "50.00"
+
+
+def test_the_sandbox_never_pays_a_payment_opened_at_alipay(settings, alipay_env, api_as, buyer, make_product):
+    settings.KAMENG_SANDBOX = True  # a demo with real Alipay credentials: alipay is the real one
+    api = api_as(buyer)
+    created = _order(api, make_product(keys=1), "alipay", device="qr").json()
+    assert created["payment"]["code_url"].startswith("https://qr.alipay.com/")
+    assert api.post(f"/sandbox/payments/{created['payment']['payment_no']}/pay").status_code == 404
+    from kameng.payments.gateways import sandbox
+
+    forged = sandbox.notification_for(payment_no=created["payment"]["payment_no"], amount=created["amount"])
+    assert api.client.post("/api/v1/payments/notify/sandbox", forged).status_code == 404
+    assert Payment.objects.get().status == "pending"

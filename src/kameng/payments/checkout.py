@@ -7,6 +7,9 @@ be opened leaves the payment pending without a URL; opening it again is safe (sa
 
 import logging
 import re
+from datetime import timedelta
+
+from django.conf import settings
 
 from kameng.core import clock
 from kameng.core.errors import Invalid
@@ -61,7 +64,8 @@ def checkout_open(*, payment: Payment, device: Device = Device.DESKTOP, client_i
         gateway = registry.gateway_for(payment.channel)
         checkout = gateway.create_payment(PaymentRequest(
             payment_no=payment.payment_no, amount_fen=payment.amount_fen, subject=_subject(payment),
-            expires_at=payment.expires_at, notify_url=registry.notify_url(gateway.name), device=device,
+            expires_at=payment.expires_at or payment.created_at + timedelta(minutes=settings.KAMENG_ORDER_TTL_MINUTES),
+            notify_url=registry.notify_url(gateway.name), device=device,
             client_ip=client_ip or "",
         ))
     except GatewayError as exc:

@@ -102,10 +102,15 @@ def _check(fields: dict) -> tuple[str, str, Money]:
     return fields["payment_no"], fields["trade_no"], amount
 
 
-def _capture_notified(payment_no: str, trade_no: str, amount: Money) -> Payment:
+REAL_GATEWAYS = ("alipay", "wechat")
+
+
+def _capture_notified(payment_no: str, trade_no: str, amount: Money, *, gateway: str = "sandbox") -> Payment:
     with transaction.atomic():
         payment = locks.lock_first(Payment.objects.filter(payment_no=payment_no))  # before its order
-        if payment is None:
+        # Only the gateway that opened the payment's checkout can say it was paid there (the sandbox
+        # never pays a payment opened at Alipay, even with the sandbox on).
+        if payment is None or (payment.gateway in REAL_GATEWAYS and payment.gateway != gateway):
             raise errors.payment_not_found()
         if amount.fen != payment.amount_fen:
             raise errors.amount_mismatch()
@@ -154,7 +159,7 @@ def gateway_payment_take(*, gateway: str, payment_no: str, trade_no: str, amount
     if not Payment.objects.filter(payment_no=payment_no, channel=gateway).exists():
         raise errors.payment_not_found()
     try:
-        return _capture_notified(payment_no, trade_no, Money(amount_fen))
+        return _capture_notified(payment_no, trade_no, Money(amount_fen), gateway=gateway)
     except IntegrityError:
         if Payment.objects.filter(trade_no=trade_no).exclude(payment_no=payment_no).exists():
             raise errors.trade_no_reused() from None
@@ -213,7 +218,7 @@ def recharge_create(*, user, amount, channel: str) -> Payment:
 def sandbox_pay(*, user, payment_no: str) -> Payment:
     """The buyer pays in the sandbox: the gateway signs a notification and delivers it."""
     payment = Payment.objects.filter(payment_no=payment_no, payer=user).first()
-    if payment is None or payment.channel not in GATEWAY_CHANNELS:
+    if payment is None or payment.channel not in GATEWAY_CHANNELS or payment.gateway in REAL_GATEWAYS:
         raise errors.payment_not_found()
     if payment.status != PaymentStatus.PENDING:
         raise errors.already_processed()
