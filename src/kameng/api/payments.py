@@ -1,30 +1,55 @@
-"""The real gateways' endpoints (contract "Real payment gateways"): notifications and the channel list."""
+"""The real gateways' endpoints (contract "Real payment gateways"): notifications and the channel list.
+
+The notify endpoints answer in each gateway's own protocol (Alipay: plain text `success`/`fail`;
+WeChat Pay: 204, or 4xx with `{"code":"FAIL","message"}`), declared as such in the OpenAPI document.
+"""
 
 from django.http import HttpResponse
+from ninja import Schema
 
 from kameng.payments.checkout import channels
 from kameng.payments.gateway_notify import gateway_notification_receive
 
-from .base import api
+from .base import answers, api
+
+
+class ChannelOut(Schema):
+    channel: str
+    available: bool
+
+
+def _text(*values: str) -> dict:
+    return {"text/plain": {"schema": {"type": "string", "enum": list(values)}}}
+
+
+ALIPAY_ANSWERS = {"responses": {
+    200: {"description": "processed (again for a repeat): Alipay stops sending", "content": _text("success")},
+    400: {"description": "refused: Alipay sends it again later", "content": _text("fail")},
+}}
+WECHAT_ANSWERS = {"responses": {
+    204: {"description": "processed (again for a repeat): WeChat Pay stops sending"},
+}}
 
 
 def _answer(answer) -> HttpResponse:
     return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
 
 
-@api.get("/payment-channels", auth=None, tags=["payments"])
+@api.get("/payment-channels", auth=None, tags=["payments"], response=answers({200: list[ChannelOut]}, auth=False))
 def payment_channels(request):
     """Every channel and whether it is offered here: a gateway channel only when it is configured."""
     return channels()
 
 
-@api.post("/payments/notify/alipay", auth=None, tags=["payments"])
+@api.post("/payments/notify/alipay", auth=None, tags=["payments"], response=answers({}, 404, 413, auth=False),
+          openapi_extra=ALIPAY_ANSWERS)
 def notify_alipay(request):
     """Alipay's asynchronous notification (form, RSA2). Answers the plain text `success` once processed."""
     return _answer(gateway_notification_receive(name="alipay", headers=request.headers, body=request.body))
 
 
-@api.post("/payments/notify/wechat", auth=None, tags=["payments"])
+@api.post("/payments/notify/wechat", auth=None, tags=["payments"], response=answers({}, 401, 404, 413, auth=False),
+          openapi_extra=WECHAT_ANSWERS)
 def notify_wechat(request):
     """WeChat Pay v3 notification (signed headers, encrypted resource). 204 once processed; 401 if unsigned or stale."""
     return _answer(gateway_notification_receive(name="wechat", headers=request.headers, body=request.body))

@@ -155,7 +155,15 @@ class ItemOut(Out):
     revealed: bool
 
 
-class PaymentRefOut(Out):
+class CheckoutFields(Out):
+    """Where a gateway payment is paid, and until when (contract: "Real payment gateways")."""
+
+    expires_at: str | None = None
+    pay_url: str | None = PydanticField(default=None, description="Alipay page/wap pay URL, WeChat H5 URL")
+    code_url: str | None = PydanticField(default=None, description="QR code content: WeChat Native, Alipay precreate")
+
+
+class PaymentRefOut(CheckoutFields):
     payment_no: str
     channel: str
     status: str
@@ -196,7 +204,7 @@ class WalletOut(Out):
     balance: str
 
 
-class RechargeOut(Out):
+class RechargeOut(CheckoutFields):
     payment_no: str
     channel: str
     amount: str

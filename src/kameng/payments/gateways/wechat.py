@@ -66,10 +66,15 @@ class WechatSettings:
     timeout: float = 10.0
 
 
+def _failure(code: str, status: int, detail: str = "") -> Answer:
+    """Any answer but 2xx makes WeChat Pay send the notification again. The body is WeChat's
+    `{"code":"FAIL","message"}` and, beside it, the platform's own error shape."""
+    body = {"code": "FAIL", "message": code, "error": {"code": code, "message": detail or code}}
+    return Answer(status, json.dumps(body, ensure_ascii=False), "application/json")
+
+
 def _refused(status: int, code: str, detail: str = "", log_fields: dict | None = None) -> NotificationRefused:
-    # Any answer but 2xx makes WeChat Pay send the notification again; the body says why.
-    body = json.dumps({"code": "FAIL", "message": code}, ensure_ascii=False)
-    return NotificationRefused(code, Answer(status, body, "application/json"), detail, log_fields)
+    return NotificationRefused(code, _failure(code, status, detail), detail, log_fields)
 
 
 def _time(text) -> datetime | None:
@@ -254,7 +259,7 @@ class WechatGateway(Gateway):
         return Notice(ack=ack, log_fields=safe)  # an event we do not act on: taken, so it is not sent again
 
     def refusal(self, code: str) -> Answer:
-        return Answer(400, json.dumps({"code": "FAIL", "message": code}), "application/json")
+        return _failure(code, 400)
 
     # ---- refunds --------------------------------------------------------------------------------
 
