@@ -3,6 +3,16 @@ import threading
 import pytest
 from django.db import connections
 
+# The fake Alipay and WeChat Pay servers, for the gateway races.
+from tests.payments.conftest import (  # noqa: F401
+    alipay_env,
+    alipay_keys,
+    fake_alipay,
+    fake_wechat,
+    wechat_env,
+    wechat_keys,
+)
+
 
 def race(n: int, fn):
     """Run fn(i) in n threads released at once, each on its own database connection."""

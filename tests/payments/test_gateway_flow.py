@@ -308,3 +308,28 @@ def test_the_sandbox_never_pays_a_payment_opened_at_alipay(settings, alipay_env,
     forged = sandbox.notification_for(payment_no=created["payment"]["payment_no"], amount=created["amount"])
     assert api.client.post("/api/v1/payments/notify/sandbox", forged).status_code == 404
     assert Payment.objects.get().status == "pending"
+
+
+def test_alipay_refund_notification_settles_a_refund_whose_answer_was_lost(
+        production, alipay_env, api_as, buyer, reviewer, make_product):
+    """Alipay's notice names the request (out_biz_no) but not its amount: the query says how much, once."""
+    api = api_as(buyer)
+
+    def pay(no):
+        _notify_alipay(api.client, alipay_env.pay(no, deliver=False))
+
+    order, refund = _refunded_order(api, api_as, reviewer, alipay_env, make_product(keys=2), "alipay", pay)
+    alipay_env.mode = Modes.LATE
+    run_queued_tasks()
+    alipay_env.mode = Modes.NORMAL
+    alipay_env.release.set()
+    payout = RefundPayout.objects.get()
+    assert payout.status == "pending"
+    notice = urlencode(alipay_env.notification(order["payment"]["payment_no"], out_biz_no=payout.request_no,
+                                               refund_fee="10.00", gmt_refund="2026-11-23 12:00:00.000")).encode()
+    assert _notify_alipay(api.client, notice).content == b"success"
+    assert _notify_alipay(api.client, notice).content == b"success"  # repeated: nothing more
+    assert api.get(f"/refunds/{refund['id']}").json()["status"] == "refunded"
+    assert Journal.objects.filter(kind="refund").count() == 1 and len(alipay_env.refunds) == 1
+    forged = urlencode({**dict(parse_qsl(notice.decode())), "out_biz_no": "RF-SOMEONE-ELSE"}).encode()
+    assert _notify_alipay(api.client, forged).status_code == 400
