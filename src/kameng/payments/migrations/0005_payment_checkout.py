@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('orders', '0002_topup_cancelled_and_sandbox_supplier'),
-        ('payments', '0003_notification_kind'),
+        ('payments', '0004_sandbox_refund_notify_retry'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
