@@ -101,7 +101,7 @@ class Kameng:
 
 
 def api_login(base: str, name: str) -> httpx.Client:
-    token = httpx.post(f"{base}/api/v1/auth/token", json={"username": name, "password": "pw123456"}).json()["token"]
+    token = httpx.post(f"{base}/api/v1/auth/token", json={"username": name, "password": "pw123456"}, timeout=30).json()["token"]
     return httpx.Client(base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
