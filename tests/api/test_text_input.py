@@ -143,3 +143,10 @@ def test_a_refund_description_is_stored_without_invisible_characters(shop):
     buyer = shop["clients"]["buyer"]
     _post(buyer, f"/refunds/{refund.id}/messages", {"body": "\u202e补充：截图见附件\u200b"})
     assert RefundMessage.objects.filter(refund=refund).last().body == "补充：截图见附件"
+
+
+def test_a_session_cookie_holding_a_nul_is_ignored_not_a_500(client, buyer):
+    client.raise_request_exception = False
+    client.cookies["sessionid"] = "abcdefgh\x00ijkl"
+    response = client.get("/orders/")
+    assert response.status_code == 302  # not logged in: to the login page

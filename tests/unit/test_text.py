@@ -63,3 +63,11 @@ def test_the_gate_leaves_oversized_bodies_to_the_view(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
     request = RequestFactory().post("/api/v1/x", "a=" + "b" * 100, content_type="application/x-www-form-urlencoded")
     assert _gate(request).content == b"view"
+
+
+def test_the_gate_forgets_a_cookie_holding_a_nul():
+    """A quoted cookie value decodes octal escapes: "\\000" arrives as a NUL even through gunicorn."""
+    request = RequestFactory().get("/orders/", HTTP_COOKIE='sessionid="abcdefgh\\000ijkl"; theme=dark')
+    assert "\x00" in request.COOKIES["sessionid"]
+    assert _gate(request).content == b"view"
+    assert "sessionid" not in request.COOKIES and request.COOKIES["theme"] == "dark"

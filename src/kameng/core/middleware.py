@@ -41,11 +41,19 @@ class TextGate:
         self.get_response = get_response
 
     def __call__(self, request):
+        self._forget_bad_cookies(request)
         if not request.path.startswith(self.SKIP):
             where = self._bad_part(request)
             if where:
                 return self._refuse(request, where)
         return self.get_response(request)
+
+    @staticmethod
+    def _forget_bad_cookies(request) -> None:
+        """A cookie we never set (a quoted "\\000" becomes a NUL) is treated as absent, not looked up:
+        a session lookup with it would be a 500 on PostgreSQL, and refusing would lock the browser out."""
+        for name in [name for name, value in request.COOKIES.items() if text_problem(name) or text_problem(value)]:
+            del request.COOKIES[name]
 
     def _bad_part(self, request) -> str | None:
         if text_problem(request.path):
