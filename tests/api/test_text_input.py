@@ -150,3 +150,17 @@ def test_a_session_cookie_holding_a_nul_is_ignored_not_a_500(client, buyer):
     client.cookies["sessionid"] = "abcdefgh\x00ijkl"
     response = client.get("/orders/")
     assert response.status_code == 302  # not logged in: to the login page
+
+
+def test_page_forms_use_the_same_cleaner(client, supplier):
+    client.force_login(supplier)
+    data = {"name": "\u202e测试点卡\u200b", "kind": "card", "price": "9.90", "face_value": "10.00",
+            "delivery_promise_minutes": 5, "refund_window_hours": 24, "personal_reason_fee_rate": "0.03",
+            "review_sla_workdays": 3, "appeal_window_days": 7, "info_reply_hours": 24, "description": "\ufeff说明"}
+    assert client.post("/supplier/products/new/", data).status_code == 302
+    product = Product.objects.get()
+    assert product.name == "测试点卡" and product.description == "说明"
+    invisible_only = client.post("/supplier/products/new/", {**data, "name": "\u200b\u2060"})
+    assert invisible_only.status_code == 422 and Product.objects.count() == 1
+    too_fine = client.post("/supplier/products/new/", {**data, "personal_reason_fee_rate": "0.055"})
+    assert too_fine.status_code == 422 and Product.objects.count() == 1
