@@ -131,6 +131,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # failures are what matter; a success log would open a session per API login
 AXES_LOCKOUT_CALLABLE = "kameng.accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "kameng.core.client_ip.client_ip"
+# Proxies of our own in front (each appends to X-Forwarded-For); 0: the connection's address is the client's.
+KAMENG_PROXY_COUNT = int(os.environ.get("KAMENG_PROXY_COUNT", "0"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 6}},

@@ -124,3 +124,21 @@ def test_the_password_page_keeps_this_browser_and_ends_the_others(api_as, buyer)
     assert here.get("/orders/").status_code == 200
     assert there.get("/orders/").status_code == 302
     assert api.get("/me").status_code == 401
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_the_lockout_is_per_client_not_per_proxy(buyer, settings):
+    """With KAMENG_PROXY_COUNT=1 every request comes from the proxy's address: the throttle must use the
+    address the proxy reports, or one attacker would lock the user out for everyone."""
+    settings.KAMENG_PROXY_COUNT = 1
+
+    def via_proxy(client_address, password, forged=""):
+        chain = f"{forged}, {client_address}" if forged else client_address
+        return Client().post("/api/v1/auth/token", data=json.dumps({"username": buyer.username, "password": password}),
+                             content_type="application/json", REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=chain)
+
+    for number in range(settings.AXES_FAILURE_LIMIT):
+        # A client cannot escape by writing its own X-Forwarded-For: only the proxy's entry counts.
+        via_proxy("203.0.113.5", WRONG, forged=f"198.51.100.{number}")
+    assert via_proxy("203.0.113.5", "secret123").status_code == 429
+    assert via_proxy("203.0.113.77", "secret123").status_code == 200

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel
 from pydantic_core import PydanticCustomError
 
 from kameng.accounts.services import token_user
+from kameng.core.client_ip import client_ip  # noqa: F401  (the routes take it from here)
 from kameng.core.error_texts import one_language, text_for
 from kameng.core.errors import DomainError
 from kameng.core.locks import Busy, busy_error
@@ -147,6 +148,3 @@ def answers(ok: dict, *errors: int, auth: bool = True, body: bool = False) -> di
         statuses |= {413, 422}
     return {**ok, **dict.fromkeys(sorted(statuses), ErrorOut)}
 
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None

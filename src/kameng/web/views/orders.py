@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from kameng.core.client_ip import client_ip
 from kameng.core.errors import DomainError
 from kameng.orders.selectors import order_for_buyer, orders_for_buyer
 from kameng.orders.services import order_reveal
@@ -54,7 +55,7 @@ def order_reveal_view(request, order_no: str):
     try:
         revealed = order_reveal(
             user=request.user, order_no=order.order_no,
-            ip_address=request.META.get("REMOTE_ADDR") or None,
+            ip_address=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
     except DomainError as exc:
