@@ -333,3 +333,24 @@ def test_alipay_refund_notification_settles_a_refund_whose_answer_was_lost(
     assert Journal.objects.filter(kind="refund").count() == 1 and len(alipay_env.refunds) == 1
     forged = urlencode({**dict(parse_qsl(notice.decode())), "out_biz_no": "RF-SOMEONE-ELSE"}).encode()
     assert _notify_alipay(api.client, forged).status_code == 400
+
+
+def test_a_gateway_that_cannot_answer_is_asked_once_a_round_and_again_later(
+        production, alipay_env, api_as, buyer, make_product):
+    api = api_as(buyer)
+    product = make_product(keys=2)
+    created = [_order(api, product, "alipay", device="qr").json() for _ in range(2)]
+    past = clock.now() - timedelta(seconds=1)
+    for order in created:
+        alipay_env.pay(order["payment"]["payment_no"], deliver=False)  # paid; the notifications are lost
+        Order.objects.filter(order_no=order["order_no"]).update(expires_at=past)
+        Payment.objects.filter(payment_no=order["payment"]["payment_no"]).update(expires_at=past)
+    alipay_env.mode = Modes.TIMEOUT
+    done = process_due()
+    assert done["payments_recovered"] == 0 and done["orders_expired"] == 2
+    assert sum("alipay.trade.query" in path for _, path in alipay_env.requests) == 1  # not once per payment
+    alipay_env.mode = Modes.NORMAL
+    alipay_env.release.set()
+    assert process_due()["payments_recovered"] == 2  # the next round asks again: the money is not lost
+    assert {api.get(f"/orders/{o['order_no']}").json()["status"] for o in created} == {"delivered"}
+    assert Journal.objects.filter(kind="payment_captured").count() == 2

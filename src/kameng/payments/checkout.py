@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 GATEWAY_CHANNELS = registry.CHANNELS
 PHONE = re.compile(r"Mobile|Android|iPhone|iPad|HarmonyOS|MicroMessenger", re.IGNORECASE)
 SILENT_BATCH = 100
+SILENT_FOR = timedelta(days=1)
 
 
 def channel_require(channel: str) -> None:
@@ -80,23 +81,22 @@ def checkout_open(*, payment: Payment, device: Device = Device.DESKTOP, client_i
 
 
 def payment_settle_from_gateway(payment: Payment) -> bool:
-    """Ask the gateway about one pending payment; take it if the gateway says it was paid."""
+    """Ask the gateway about one pending payment; take it if the gateway says it was paid.
+
+    Raises `GatewayError` when the gateway cannot answer (the payment is asked again next round).
+    """
     from . import services
 
     if not payment.gateway or payment.gateway == "sandbox":
         return False  # the sandbox pays only by notifying; a checkout never opened was never paid
-    try:
-        result = registry.gateway_named(payment.gateway).query_payment(payment.payment_no)
-    except GatewayError as exc:
-        logger.warning("payment %s: query failed (%s); left for the next round", payment.payment_no, type(exc).__name__)
-        return False
+    result = registry.gateway_named(payment.gateway).query_payment(payment.payment_no)
     Payment.objects.filter(id=payment.id).update(checked_at=clock.now())
     if result.state != PaymentState.SUCCEEDED or result.amount_fen is None:
         return False
     try:
         services.gateway_payment_take(gateway=payment.gateway, payment_no=payment.payment_no,
                                       trade_no=result.trade_no, amount_fen=result.amount_fen)
-    except Exception as exc:  # a refusal (amount differs) is recorded by the service; never a crash here
+    except Exception as exc:  # a refusal (amount differs) is logged; never a crash of the sweep
         logger.warning("payment %s: paid at the gateway but not taken (%s)", payment.payment_no,
                        getattr(exc, "code", type(exc).__name__))
         return False
@@ -108,10 +108,21 @@ def payments_query_silent(*, limit: int = SILENT_BATCH) -> int:
     """A pending gateway payment past its expiry is asked about once, before its order expires.
 
     So a buyer who paid at the last second and whose notification is late or lost is never lost.
+    A gateway that cannot answer is not asked again this round (its timeouts must not stall the
+    sweep); its payments are asked next round, for a day — after that, reconciliation finds them.
     """
-    due = (Payment.objects.filter(status=PaymentStatus.PENDING, expires_at__lte=clock.now(), checked_at__isnull=True)
+    now = clock.now()
+    due = (Payment.objects.filter(status=PaymentStatus.PENDING, expires_at__lte=now, checked_at__isnull=True,
+                                  expires_at__gt=now - SILENT_FOR)
            .exclude(gateway__in=("", "sandbox")).select_related("order").order_by("expires_at"))
-    recovered = 0
+    recovered, down = 0, set()
     for payment in list(due[:limit]):
-        recovered += payment_settle_from_gateway(payment)
+        if payment.gateway in down:
+            continue
+        try:
+            recovered += payment_settle_from_gateway(payment)
+        except GatewayError as exc:
+            logger.warning("%s did not answer a payment query (%s); asked again next round", payment.gateway,
+                           type(exc).__name__)
+            down.add(payment.gateway)
     return recovered
