@@ -5,6 +5,7 @@ import segno
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 
+from kameng.core.client_ip import client_ip
 from kameng.core.errors import DomainError
 from kameng.payments.checkout import checkout_open, device_for
 from kameng.payments.models import PaymentStatus
@@ -31,7 +32,7 @@ def gateway_pay(request, payment_no: str):
     if payment.status != PaymentStatus.PENDING or payment.channel == "wallet":
         return done
     if not (payment.pay_url or payment.code_url):
-        payment = checkout_open(payment=payment, client_ip=request.META.get("REMOTE_ADDR", ""),
+        payment = checkout_open(payment=payment, client_ip=client_ip(request) or "",
                                 device=device_for(user_agent=request.headers.get("User-Agent", ""),
                                                   asked=request.GET.get("device")))
     if sandbox_served(payment):
