@@ -183,8 +183,8 @@ def sql_worker_factory(env, buyers, wallet_accounts, accounts, product_id, suppl
                 secret_id = row[0]
                 payment_id = cur.execute(
                     "INSERT INTO payments_payment (payment_no, purpose, channel, amount_fen, status, trade_no, "
-                    "created_at, paid_at, order_id, payer_id) VALUES (%s, 'order', 'wallet', %s, 'succeeded', %s, %s, "
-                    "%s, %s, %s) RETURNING id",
+                    "created_at, paid_at, order_id, payer_id, gateway, pay_url, code_url) "
+                    "VALUES (%s, 'order', 'wallet', %s, 'succeeded', %s, %s, %s, %s, %s, '', '', '') RETURNING id",
                     (payment_no, PRICE_FEN, f"WALLET-{payment_no}", now, now, order_id, buyer_id)).fetchone()[0]
                 journal = cur.execute(
                     "INSERT INTO ledger_journal (reference, kind, at, memo, order_id, payment_id) "
