@@ -159,6 +159,40 @@ def _today():
     return timezone.localdate(clock.now())
 
 
+def cmd_reconcile(args) -> int:
+    """Contract: matched / missing here / missing there / amount differs; exit 1 when anything does not match."""
+    from datetime import date
+
+    from kameng.payments.reconciliation import beijing_today, reconcile
+    from kameng.payments.selectors import reconciliation_report_lines
+
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        print(f"error: INVALID_DATE: --date wants YYYY-MM-DD, not {args.date[:20]!r}", file=sys.stderr)
+        return 2
+    if day > beijing_today():
+        print(f"error: INVALID_DATE: {day} has not happened yet (Beijing time)", file=sys.stderr)
+        return 2
+    data = None
+    if args.file:
+        if not os.path.isfile(args.file):
+            print(f"error: FILE_NOT_FOUND: {args.file}", file=sys.stderr)
+            return 2
+        with open(args.file, "rb") as handle:
+            data = handle.read(50 * 1024 * 1024 + 1)
+    run = reconcile(channel=args.channel, day=day, file_data=data, file_name=args.file or "", actor="cli")
+    if run.status == run.Status.FAILED:
+        print(f"error: STATEMENT_UNREADABLE: {run.error}", file=sys.stderr)
+        return 2
+    print(f"{run.channel} {run.day}: {run.statement_lines} statement line(s), run {run.id}")
+    print(f"matched: {run.matched}  missing here: {run.missing_here}  missing there: {run.missing_there}  "
+          f"amount differs: {run.amount_differs}  repaired: {run.repaired}")
+    for text in reconciliation_report_lines(run):
+        print(text)
+    return 0 if run.status == run.Status.BALANCED else 1
+
+
 def cmd_demo(args) -> int:
     from kameng.demo import load_demo
 
@@ -231,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("file")
     h.add_argument("--replace", action="store_true", help="first remove the other entries of the file's years")
     p.set_defaults(func=cmd_holidays)
+
+    p = sub.add_parser("reconcile", help="match a day's gateway statement against payments and refunds")
+    p.add_argument("channel", choices=("alipay", "wechat", "bank"))
+    p.add_argument("--date", required=True, help="the statement's day, YYYY-MM-DD (Beijing time)")
+    p.add_argument("--file", help="a statement file downloaded from the gateway, instead of fetching it")
+    p.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)

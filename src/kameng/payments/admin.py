@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from kameng.inventory.admin import ReadOnlyAdmin
 
-from .models import Payment, PaymentNotification
+from .models import Payment, PaymentNotification, ReconciliationRun
 
 
 @admin.register(Payment)
@@ -16,3 +16,10 @@ class PaymentAdmin(ReadOnlyAdmin):
 class PaymentNotificationAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "gateway", "kind", "payment_no", "trade_no", "outcome")
     list_filter = ("kind", "outcome")
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "channel", "day", "source", "status", "matched", "missing_here", "missing_there",
+                    "amount_differs", "repaired")
+    list_filter = ("channel", "status")

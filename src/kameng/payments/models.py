@@ -77,3 +77,81 @@ class SandboxGatewayRefund(models.Model):
     # A refused notification is sent again later, less and less often, like a real gateway's retries.
     notify_attempts = models.PositiveSmallIntegerField(default=0)
     next_notify_at = models.DateTimeField(null=True, blank=True)
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of a gateway's statement for one Beijing day with our payments and refund payouts.
+
+    The counts are of statement lines (matched, missing here, amount differs) and of our own records
+    (missing there). Only lines that did not match are kept, as `ReconciliationLine`s, for a person.
+    """
+
+    class Source(models.TextChoices):
+        GATEWAY = "gateway", _("网关账单接口")
+        FILE = "file", _("下载的账单文件")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("进行中")
+        BALANCED = "balanced", _("全部相符")
+        DIFFERENCES = "differences", _("存在差异")
+        FAILED = "failed", _("未取得账单")
+
+    channel = models.CharField(max_length=10)
+    day = models.DateField()  # the statement's day, in Beijing time
+    source = models.CharField(max_length=10, choices=Source.choices)
+    file_name = models.CharField(max_length=200, blank=True, default="")  # base name only, never a full path
+    actor = models.CharField(max_length=40)  # "cli", "system", or "<role>:<id>"
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    statement_lines = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    missing_here = models.PositiveIntegerField(default=0)
+    missing_there = models.PositiveIntegerField(default=0)
+    amount_differs = models.PositiveIntegerField(default=0)
+    repaired = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True, default="")  # why no statement was read (no secrets)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-started_at"], name="reconciliation_recent_idx"),
+                   models.Index(fields=["channel", "day"], name="reconciliation_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.day} #{self.id}"
+
+    @property
+    def unmatched(self) -> int:
+        return self.missing_here + self.missing_there + self.amount_differs
+
+
+class ReconciliationLine(models.Model):
+    """A line that did not match: what the gateway says, what we recorded, and what was done about it."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("收款")
+        REFUND = "refund", _("退款")
+
+    class Category(models.TextChoices):
+        MISSING_HERE = "missing_here", _("平台缺记录")
+        MISSING_THERE = "missing_there", _("网关无记录")
+        AMOUNT_DIFFERS = "amount_differs", _("金额不符")
+
+    class Repair(models.TextChoices):
+        NONE = "", _("待人工处理")
+        CAPTURED = "captured", _("已补记收款")
+        PAYOUT_SETTLED = "payout_settled", _("已确认退款到账")
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    our_no = models.CharField(max_length=64, blank=True, default="")  # payment_no or the refund's request number
+    their_no = models.CharField(max_length=64, blank=True, default="")  # the gateway's trade or refund number
+    statement_amount_fen = models.BigIntegerField(null=True, blank=True)  # None: not on the statement
+    our_amount_fen = models.BigIntegerField(null=True, blank=True)  # None: we have no such record
+    at = models.DateTimeField(null=True, blank=True)  # when the gateway (or we) completed it
+    order_no = models.CharField(max_length=32, blank=True, default="")
+    reason = models.CharField(max_length=32)  # a code of `reconciliation.REASONS`
+    repair = models.CharField(max_length=16, choices=Repair.choices, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]

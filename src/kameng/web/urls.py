@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, inbox, orders, pay, refunds, shop, staff, supplier, wallet
+from .views import auth, finance, inbox, orders, pay, refunds, shop, staff, supplier, wallet
 
 app_name = "web"
 
@@ -32,6 +32,7 @@ urlpatterns = [
     path("staff/refunds/<int:refund_id>/approve/", staff.approve, name="staff_approve"),
     path("staff/refunds/<int:refund_id>/reject/", staff.reject, name="staff_reject"),
     path("staff/refunds/<int:refund_id>/evidence/<int:evidence_id>/", staff.evidence_file, name="staff_evidence_file"),
+    path("finance/reconciliation/", finance.reconciliation, name="finance_reconciliation"),
     path("sandbox/pay/<str:payment_no>/", orders.sandbox_pay, name="sandbox_pay"),
     path("pay/<str:payment_no>/", pay.gateway_pay, name="pay"),
     path("wallet/", wallet.wallet, name="wallet"),

@@ -1,0 +1,326 @@
+"""Reconciliation: a gateway's statement for one Beijing day against our payments and refund payouts.
+
+Every statement line is matched by our number (the payment number, or the refund's request number)
+and its amount, and is either matched, missing here (the gateway has it, we do not, or we think it is
+unpaid or still refunding) or of a different amount. Our own completed records of the day that the
+statement lacks are missing there. The run and every line that did not match are recorded.
+
+Repairs go through the normal paths and never on a file's word alone: the gateway is asked first
+(a signed answer), then
+- a payment it took that we still think unpaid is taken by `services.gateway_payment_take` — the
+  same capture a notification makes, so the order is delivered (or, expired or closed meanwhile,
+  handled by the existing late-payment rules) and the book stays balanced;
+- a refund it paid back that we still think is refunding is settled by the payout query path
+  (`gateway_payouts.payout_query` → `payout_complete`).
+Both are once-only by the state they change: a second run of the same day finds the line matched.
+Everything else is left for a person.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from kameng.core import clock
+from kameng.core.errors import DomainError
+
+from .gateways import registry
+from .gateways.base import Gateway, GatewayError, PaymentState, RefundState, StatementLine
+from .models import Payment, PaymentStatus, ReconciliationLine, ReconciliationRun
+from .statements import StatementUnreadable, statement_fetch, statement_parse
+
+logger = logging.getLogger(__name__)
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+REAL_GATEWAYS = ("alipay", "wechat")
+# Our records missing from the statement are asked about (did the gateway put them on another day?)
+# up to this many per run; past that, the statement is plainly the wrong one and they are just listed.
+MISSING_THERE_QUERIES = 50
+
+Category = ReconciliationLine.Category
+Repair = ReconciliationLine.Repair
+
+# Why a line did not match, or what was done about it: shown to finance (Chinese first).
+REASONS = {
+    "UNKNOWN_TO_US": "平台没有这笔记录",
+    "DUPLICATE_LINE": "同一单号在账单中出现多次",
+    "TRADE_NO_DIFFERS": "网关交易号与平台记录的不一致",
+    "NOT_RECORDED_PAID": "网关已收款，平台记为未支付",
+    "NOT_RECORDED_REFUNDED": "网关已退款，平台仍为退款中",
+    "NOT_CONFIRMED": "网关查询未确认，未自动处理",
+    "QUERY_FAILED": "网关查询失败，下次对账重试",
+    "GATEWAY_UNAVAILABLE": "该渠道网关未配置，无法查询确认",
+    "NOT_TAKEN": "网关已收款，但未能补记，需人工处理",
+    "AMOUNT_DIFFERS": "账单金额与平台记录不符",
+    "NOT_ON_STATEMENT": "平台已记账，网关账单中没有",
+}
+
+
+def beijing_day(day: date) -> tuple[datetime, datetime]:
+    """A statement day is the Asia/Shanghai day: [00:00, next 00:00) Beijing time."""
+    start = datetime.combine(day, time.min, tzinfo=BEIJING)
+    return start, start + timedelta(days=1)
+
+
+def beijing_today() -> date:
+    return clock.now().astimezone(BEIJING).date()
+
+
+@dataclass
+class _Run:
+    """What one run knows while it works: the row, the gateway to ask, the numbers already seen."""
+
+    row: ReconciliationRun
+    gateway: Gateway | None
+    payments_seen: set
+    refunds_seen: set
+
+    def count(self, category: str | None) -> None:
+        field = {None: "matched", Category.MISSING_HERE: "missing_here", Category.MISSING_THERE: "missing_there",
+                 Category.AMOUNT_DIFFERS: "amount_differs"}[category]
+        setattr(self.row, field, getattr(self.row, field) + 1)
+
+    def report(self, category: str, *, kind: str, reason: str, line: StatementLine | None = None, our_no: str = "",
+               their_no: str = "", our_amount: int | None = None, at=None, order_no: str = "",
+               repair: str = "") -> ReconciliationLine:
+        self.count(category)
+        if repair:
+            self.row.repaired += 1
+        return ReconciliationLine.objects.create(
+            run=self.row, kind=kind, category=category, reason=reason, repair=repair,
+            our_no=(line.our_no if line else our_no)[:64], their_no=(line.their_no if line else their_no)[:64],
+            statement_amount_fen=line.amount_fen if line else None, our_amount_fen=our_amount,
+            at=(line.at if line else at), order_no=order_no or "",
+        )
+
+
+def reconcile(*, channel: str, day: date, file_data: bytes | None = None, file_name: str = "",
+              actor: str = "cli") -> ReconciliationRun:
+    """Reconcile `channel` for the Beijing day `day`; from the gateway's bill API, or from `file_data`.
+
+    Never raises for an unreadable statement: the run is recorded as failed with the reason.
+    """
+    row = ReconciliationRun.objects.create(
+        channel=channel, day=day, actor=actor[:40], started_at=clock.now(),
+        source=ReconciliationRun.Source.FILE if file_data is not None else ReconciliationRun.Source.GATEWAY,
+        file_name=file_name.replace("\\", "/").rsplit("/", 1)[-1][:200],
+    )
+    try:
+        if file_data is not None:
+            lines = statement_parse(channel=channel, data=file_data)
+        else:
+            lines = statement_fetch(channel=channel, day=day)
+    except StatementUnreadable as exc:
+        logger.warning("reconciliation %s %s: no statement (%s)", channel, day, exc)
+        row.status, row.error, row.finished_at = ReconciliationRun.Status.FAILED, str(exc)[:300], clock.now()
+        row.save()
+        return row
+    try:
+        gateway = registry.gateway_for(channel)
+    except registry.ChannelUnavailable:
+        gateway = None  # a file for a channel not configured here: matched and reported, nothing repaired
+    run = _Run(row=row, gateway=gateway, payments_seen=set(), refunds_seen=set())
+    row.statement_lines = len(lines)
+    for line in lines:
+        if line.kind == "refund":
+            _refund_line(run, line)
+        else:
+            _payment_line(run, line)
+    _missing_there(run, day)
+    row.status = ReconciliationRun.Status.BALANCED if row.unmatched == 0 else ReconciliationRun.Status.DIFFERENCES
+    row.finished_at = clock.now()
+    row.save()
+    logger.info("reconciliation %s %s: %d matched, %d missing here, %d missing there, %d amount differs, "
+                "%d repaired", channel, day, row.matched, row.missing_here, row.missing_there, row.amount_differs,
+                row.repaired)
+    return row
+
+
+# ---- payments ---------------------------------------------------------------------------------------
+
+
+def _ours(queryset, run: _Run):
+    """Our records that this run's gateway could have taken (a real gateway's, or else the sandbox's)."""
+    name = run.gateway.name if run.gateway is not None else run.row.channel
+    if name in REAL_GATEWAYS:
+        return queryset.filter(gateway__in=(name, ""))
+    return queryset.exclude(gateway__in=REAL_GATEWAYS)
+
+
+def _payment_line(run: _Run, line: StatementLine) -> None:
+    kind = ReconciliationLine.Kind.PAYMENT
+    if line.our_no and line.our_no in run.payments_seen:
+        run.report(Category.MISSING_HERE, kind=kind, reason="DUPLICATE_LINE", line=line)
+        return
+    run.payments_seen.add(line.our_no)
+    payment = (Payment.objects.filter(payment_no=line.our_no, channel=run.row.channel).select_related("order").first()
+               if line.our_no else None)
+    if payment is None:
+        run.report(Category.MISSING_HERE, kind=kind, reason="UNKNOWN_TO_US", line=line)
+        return
+    order_no = payment.order.order_no if payment.order_id else ""
+    if payment.amount_fen != line.amount_fen:
+        run.report(Category.AMOUNT_DIFFERS, kind=kind, reason="AMOUNT_DIFFERS", line=line,
+                   our_amount=payment.amount_fen, order_no=order_no)
+        return
+    if payment.status == PaymentStatus.SUCCEEDED:
+        if payment.trade_no and line.their_no and payment.trade_no != line.their_no:
+            run.report(Category.MISSING_HERE, kind=kind, reason="TRADE_NO_DIFFERS", line=line,
+                       our_amount=payment.amount_fen, order_no=order_no)
+        else:
+            run.count(None)
+        return
+    _payment_take(run, line, payment, order_no)
+
+
+def _payment_take(run: _Run, line: StatementLine, payment: Payment, order_no: str) -> None:
+    """The gateway's statement shows money we think never came: confirm by a query, then take it."""
+    from . import services
+
+    def unrepaired(reason: str) -> None:
+        run.report(Category.MISSING_HERE, kind=ReconciliationLine.Kind.PAYMENT, reason=reason, line=line,
+                   our_amount=payment.amount_fen, order_no=order_no)
+
+    if run.gateway is None:
+        return unrepaired("GATEWAY_UNAVAILABLE")
+    try:  # the evidence that moves money is the gateway's signed answer, never a line of a file
+        result = run.gateway.query_payment(payment.payment_no)
+    except GatewayError as exc:
+        logger.warning("reconciliation: payment %s not confirmed (%s)", payment.payment_no, type(exc).__name__)
+        return unrepaired("QUERY_FAILED")
+    if result.state != PaymentState.SUCCEEDED or result.amount_fen != payment.amount_fen or not result.trade_no:
+        return unrepaired("NOT_CONFIRMED")
+    try:
+        with transaction.atomic():
+            services.gateway_payment_take(gateway=run.gateway.name, payment_no=payment.payment_no,
+                                          trade_no=result.trade_no, amount_fen=result.amount_fen)
+            note = f"reconciliation #{run.row.id} ({run.row.channel} {run.row.day}): payment {payment.payment_no} taken"
+            _order_event(payment.order_id, note)
+            run.report(Category.MISSING_HERE, kind=ReconciliationLine.Kind.PAYMENT, reason="NOT_RECORDED_PAID",
+                       line=line, our_amount=payment.amount_fen, order_no=order_no, repair=Repair.CAPTURED)
+    except DomainError as exc:
+        if exc.code == "ALREADY_PROCESSED" and services.taken_with(payment.payment_no, result.trade_no):
+            run.count(None)  # its notification (or a parallel run) took it meanwhile: nothing left to do
+            return
+        logger.error("reconciliation: payment %s paid at %s but not taken (%s)", payment.payment_no,
+                     run.gateway.name, exc.code)
+        unrepaired("NOT_TAKEN")
+        return
+    logger.warning("reconciliation: payment %s was paid at %s but never recorded; taken now", payment.payment_no,
+                   run.gateway.name)
+
+
+def _order_event(order_id: int | None, note: str) -> None:
+    if order_id is None:
+        return  # a wallet recharge: the run's line is its record
+    from kameng.orders.events import order_event
+    from kameng.orders.models import Order
+
+    order_event(order=Order.objects.get(id=order_id), event="reconciliation_repair", actor="system", note=note)
+
+
+# ---- refunds ----------------------------------------------------------------------------------------
+
+
+def _refund_line(run: _Run, line: StatementLine) -> None:
+    from kameng.aftersales.models import RefundPayout
+
+    kind = ReconciliationLine.Kind.REFUND
+    if line.our_no and line.our_no in run.refunds_seen:
+        run.report(Category.MISSING_HERE, kind=kind, reason="DUPLICATE_LINE", line=line)
+        return
+    run.refunds_seen.add(line.our_no)
+    payout = (RefundPayout.objects.filter(request_no=line.our_no, channel=run.row.channel)
+              .select_related("refund__order").first() if line.our_no else None)
+    if payout is None:
+        run.report(Category.MISSING_HERE, kind=kind, reason="UNKNOWN_TO_US", line=line)
+        return
+    order_no = payout.refund.order.order_no
+    if payout.amount_fen != line.amount_fen:
+        run.report(Category.AMOUNT_DIFFERS, kind=kind, reason="AMOUNT_DIFFERS", line=line,
+                   our_amount=payout.amount_fen, order_no=order_no)
+        return
+    if payout.status == RefundPayout.Status.SUCCEEDED:
+        run.count(None)
+        return
+    _payout_settle(run, line, payout, order_no)
+
+
+def _payout_settle(run: _Run, line: StatementLine, payout, order_no: str) -> None:
+    """The statement shows a refund paid back that we still think is on its way: settle it by the query path."""
+    from kameng.aftersales import gateway_payouts
+
+    if run.gateway is None or run.gateway.name not in REAL_GATEWAYS:
+        # The sandbox settles a refund only by its own notification (its sweep sends it when due).
+        reason = "GATEWAY_UNAVAILABLE" if run.gateway is None else "NOT_CONFIRMED"
+        run.report(Category.MISSING_HERE, kind=ReconciliationLine.Kind.REFUND, reason=reason, line=line,
+                   our_amount=payout.amount_fen, order_no=order_no)
+        return
+    outcome = gateway_payouts.payout_query(payout)  # asks the gateway; settles once through payout_complete
+    with transaction.atomic():
+        if outcome == gateway_payouts.ACCEPTED:
+            note = f"reconciliation #{run.row.id} ({run.row.channel} {run.row.day}): refund {payout.request_no} settled"
+            _order_event(payout.refund.order_id, note)
+            run.report(Category.MISSING_HERE, kind=ReconciliationLine.Kind.REFUND, reason="NOT_RECORDED_REFUNDED",
+                       line=line, our_amount=payout.amount_fen, order_no=order_no, repair=Repair.PAYOUT_SETTLED)
+            return
+        if outcome == gateway_payouts.REPEAT:
+            run.count(None)  # settled meanwhile by its notification or another run
+            return
+        run.report(Category.MISSING_HERE, kind=ReconciliationLine.Kind.REFUND,
+                   reason="QUERY_FAILED" if outcome == gateway_payouts.IGNORED else "NOT_CONFIRMED", line=line,
+                   our_amount=payout.amount_fen, order_no=order_no)
+
+
+# ---- our records the statement lacks ----------------------------------------------------------------
+
+
+def _missing_there(run: _Run, day: date) -> None:
+    from kameng.aftersales.models import RefundPayout
+
+    start, end = beijing_day(day)
+    channel = run.row.channel
+    payments = (_ours(Payment.objects.filter(channel=channel, status=PaymentStatus.SUCCEEDED, paid_at__gte=start,
+                                             paid_at__lt=end), run)
+                .exclude(payment_no__in=run.payments_seen).select_related("order").order_by("paid_at"))
+    queries = 0
+    for payment in payments.iterator():
+        queries += 1
+        if queries <= MISSING_THERE_QUERIES and _on_another_day(run, day, payment=payment):
+            continue
+        run.report(Category.MISSING_THERE, kind=ReconciliationLine.Kind.PAYMENT, reason="NOT_ON_STATEMENT",
+                   our_no=payment.payment_no, their_no=payment.trade_no or "", our_amount=payment.amount_fen,
+                   at=payment.paid_at, order_no=payment.order.order_no if payment.order_id else "")
+    payouts = (RefundPayout.objects.filter(channel=channel, status=RefundPayout.Status.SUCCEEDED,
+                                           completed_at__gte=start, completed_at__lt=end)
+               .exclude(request_no__in=run.refunds_seen).select_related("refund__order").order_by("completed_at"))
+    for payout in payouts.iterator():
+        queries += 1
+        if queries <= MISSING_THERE_QUERIES and _on_another_day(run, day, payout=payout):
+            continue
+        run.report(Category.MISSING_THERE, kind=ReconciliationLine.Kind.REFUND, reason="NOT_ON_STATEMENT",
+                   our_no=payout.request_no, their_no=payout.gateway_ref, our_amount=payout.amount_fen,
+                   at=payout.completed_at, order_no=payout.refund.order.order_no)
+
+
+def _on_another_day(run: _Run, day: date, *, payment: Payment | None = None, payout=None) -> bool:
+    """Whether the gateway completed this record on another Beijing day (we noted it a little later or
+    earlier, across midnight), so it belongs to that day's statement and is no difference of this one."""
+    if run.gateway is None:
+        return False
+    try:
+        if payment is not None:
+            result = run.gateway.query_payment(payment.payment_no)
+            done = result.state == PaymentState.SUCCEEDED and result.amount_fen == payment.amount_fen
+        else:
+            from kameng.aftersales.gateway_payouts import paid_with
+
+            paid = paid_with(payout)
+            result = run.gateway.query_refund(request_no=payout.request_no,
+                                              payment_no=paid.payment_no if paid else "")
+            done = result.state == RefundState.SUCCEEDED and result.amount_fen == payout.amount_fen
+    except GatewayError:
+        return False
+    return done and result.at is not None and result.at.astimezone(BEIJING).date() != day
