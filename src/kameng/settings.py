@@ -28,6 +28,10 @@ KAMENG_MAX_UNPAID_ORDERS = int(os.environ.get("KAMENG_MAX_UNPAID_ORDERS", "5"))
 KAMENG_MAX_KEYS_PER_REQUEST = int(os.environ.get("KAMENG_MAX_KEYS_PER_REQUEST", "10000"))
 # A worker that has not beaten its heartbeat for this long is dead: its claimed jobs return to the queue.
 KAMENG_JOB_LEASE_SECONDS = int(os.environ.get("KAMENG_JOB_LEASE_SECONDS", "60"))
+# Each configured real gateway's statement for yesterday is reconciled once a day, from this hour (Beijing
+# time: Alipay and WeChat Pay publish the day's bill in the morning after it).
+KAMENG_RECONCILE_DAILY = config.flag("KAMENG_RECONCILE_DAILY", default=True)
+KAMENG_RECONCILE_HOUR = int(os.environ.get("KAMENG_RECONCILE_HOUR", "10"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

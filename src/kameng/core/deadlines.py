@@ -16,6 +16,7 @@ def process_due() -> dict[str, int]:
     from kameng.orders.fulfilment import topups_send_due
     from kameng.orders.services import orders_expire_due
     from kameng.payments.checkout import payments_query_silent
+    from kameng.payments.reconciliation import reconciliations_due
     from kameng.web.imports import imports_clean_abandoned
 
     done = {
@@ -28,6 +29,7 @@ def process_due() -> dict[str, int]:
         "outbox_sent": outbox_send_due(),
         "topups_sent": topups_send_due(),
         "import_files_removed": imports_clean_abandoned(),
+        "statements_reconciled": reconciliations_due(),
     }
     if any(done.values()):
         logger.info("deadlines processed: %s", done)

@@ -115,6 +115,12 @@ class ReconciliationRun(models.Model):
     class Meta:
         indexes = [models.Index(fields=["-started_at"], name="reconciliation_recent_idx"),
                    models.Index(fields=["channel", "day"], name="reconciliation_day_idx")]
+        constraints = [
+            # The daily job claims its day by creating its run: two workers cannot both claim it. A failed
+            # run does not count, so the day is tried again.
+            models.UniqueConstraint(fields=["channel", "day"], condition=models.Q(actor="system") & ~models.Q(status="failed"),
+                                    name="reconciliation_daily_once"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.day} #{self.id}"

@@ -107,6 +107,11 @@ def reconcile(*, channel: str, day: date, file_data: bytes | None = None, file_n
         source=ReconciliationRun.Source.FILE if file_data is not None else ReconciliationRun.Source.GATEWAY,
         file_name=file_name.replace("\\", "/").rsplit("/", 1)[-1][:200],
     )
+    return _reconcile_into(row, file_data)
+
+
+def _reconcile_into(row: ReconciliationRun, file_data: bytes | None) -> ReconciliationRun:
+    channel, day = row.channel, row.day
     try:
         if file_data is not None:
             lines = statement_parse(channel=channel, data=file_data)
@@ -114,9 +119,7 @@ def reconcile(*, channel: str, day: date, file_data: bytes | None = None, file_n
             lines = statement_fetch(channel=channel, day=day)
     except StatementUnreadable as exc:
         logger.warning("reconciliation %s %s: no statement (%s)", channel, day, exc)
-        row.status, row.error, row.finished_at = ReconciliationRun.Status.FAILED, str(exc)[:300], clock.now()
-        row.save()
-        return row
+        return _failed(row, str(exc))
     try:
         gateway = registry.gateway_for(channel)
     except registry.ChannelUnavailable:
@@ -136,6 +139,70 @@ def reconcile(*, channel: str, day: date, file_data: bytes | None = None, file_n
                 "%d repaired", channel, day, row.matched, row.missing_here, row.missing_there, row.amount_differs,
                 row.repaired)
     return row
+
+
+def _failed(row: ReconciliationRun, why: str) -> ReconciliationRun:
+    row.status, row.error, row.finished_at = ReconciliationRun.Status.FAILED, why[:300], clock.now()
+    row.save(update_fields=["status", "error", "finished_at"])
+    return row
+
+
+# ---- the daily job ----------------------------------------------------------------------------------
+
+DAILY_RETRY_AFTER = timedelta(hours=1)  # a day whose statement could not be had is tried again this much later
+DAILY_STUCK_AFTER = timedelta(hours=1)  # a daily run still running this long died with its worker
+
+
+def reconciliations_due() -> int:
+    """Yesterday's statement of each configured real gateway, once a day, from KAMENG_RECONCILE_HOUR (Beijing).
+
+    The sandbox is not reconciled: its statement is made from our own records. The day is claimed by
+    creating its run (a unique index lets one worker claim it); the work runs as a background job.
+    """
+    from django.conf import settings
+    from django.db import IntegrityError
+
+    from .tasks import reconcile_run
+
+    if not settings.KAMENG_RECONCILE_DAILY:
+        return 0
+    now = clock.now()
+    here = now.astimezone(BEIJING)
+    if here.hour < settings.KAMENG_RECONCILE_HOUR:
+        return 0
+    day = here.date() - timedelta(days=1)
+    claimed = 0
+    for channel in REAL_GATEWAYS:
+        if not registry.configured(channel):
+            continue
+        runs = ReconciliationRun.objects.filter(channel=channel, day=day, actor="system")
+        for stuck in runs.filter(status=ReconciliationRun.Status.RUNNING, started_at__lte=now - DAILY_STUCK_AFTER):
+            _failed(stuck, "the daily run did not finish (its worker stopped); it is run again")
+        if runs.exclude(status=ReconciliationRun.Status.FAILED).exists():
+            continue
+        if runs.filter(started_at__gt=now - DAILY_RETRY_AFTER).exists():
+            continue  # failed a moment ago: the bill may not be out yet
+        try:
+            with transaction.atomic():
+                row = ReconciliationRun.objects.create(channel=channel, day=day, actor="system", started_at=now,
+                                                       source=ReconciliationRun.Source.GATEWAY)
+                reconcile_run.enqueue(row.id)  # committed with its claim, or not at all
+        except IntegrityError:
+            continue  # another worker claimed it
+        claimed += 1
+    return claimed
+
+
+def reconcile_claimed(run_id: int) -> None:
+    """The daily job's work for a claimed run. A run that already recorded lines was interrupted: it is
+    closed as failed (its lines, and any repair among them, stay on it) and the next sweep starts afresh."""
+    row = ReconciliationRun.objects.filter(id=run_id, status=ReconciliationRun.Status.RUNNING).first()
+    if row is None:
+        return
+    if row.lines.exists():
+        _failed(row, "the daily run was interrupted; it is run again")
+        return
+    _reconcile_into(row, None)
 
 
 # ---- payments ---------------------------------------------------------------------------------------
