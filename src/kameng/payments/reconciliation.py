@@ -76,6 +76,8 @@ class _Run:
     gateway: Gateway | None
     payments_seen: set
     refunds_seen: set
+    payments: dict  # payment_no → our Payment, looked up in batches
+    payouts: dict  # request number → our RefundPayout
 
     def count(self, category: str | None) -> None:
         field = {None: "matched", Category.MISSING_HERE: "missing_here", Category.MISSING_THERE: "missing_there",
@@ -124,7 +126,9 @@ def _reconcile_into(row: ReconciliationRun, file_data: bytes | None) -> Reconcil
         gateway = registry.gateway_for(channel)
     except registry.ChannelUnavailable:
         gateway = None  # a file for a channel not configured here: matched and reported, nothing repaired
-    run = _Run(row=row, gateway=gateway, payments_seen=set(), refunds_seen=set())
+    run = _Run(row=row, gateway=gateway, payments_seen=set(), refunds_seen=set(),
+               payments=_payments_by_number(channel, {x.our_no for x in lines if x.kind != "refund" and x.our_no}),
+               payouts=_payouts_by_number(channel, {x.our_no for x in lines if x.kind == "refund" and x.our_no}))
     row.statement_lines = len(lines)
     for line in lines:
         if line.kind == "refund":
@@ -208,6 +212,32 @@ def reconcile_claimed(run_id: int) -> None:
 # ---- payments ---------------------------------------------------------------------------------------
 
 
+LOOKUP_BATCH = 500  # numbers per IN (...) query: far below SQLite's limit on parameters
+
+
+def _batches(numbers: set) -> list[list[str]]:
+    ordered = sorted(numbers)
+    return [ordered[i:i + LOOKUP_BATCH] for i in range(0, len(ordered), LOOKUP_BATCH)]
+
+
+def _payments_by_number(channel: str, numbers: set) -> dict:
+    found = {}
+    for batch in _batches(numbers):
+        query = Payment.objects.filter(payment_no__in=batch, channel=channel).select_related("order")
+        found.update((p.payment_no, p) for p in query)
+    return found
+
+
+def _payouts_by_number(channel: str, numbers: set) -> dict:
+    from kameng.aftersales.models import RefundPayout
+
+    found = {}
+    for batch in _batches(numbers):
+        query = RefundPayout.objects.filter(request_no__in=batch, channel=channel).select_related("refund__order")
+        found.update((p.request_no, p) for p in query)
+    return found
+
+
 def _ours(queryset, run: _Run):
     """Our records that this run's gateway could have taken (a real gateway's, or else the sandbox's)."""
     name = run.gateway.name if run.gateway is not None else run.row.channel
@@ -222,8 +252,7 @@ def _payment_line(run: _Run, line: StatementLine) -> None:
         run.report(Category.MISSING_HERE, kind=kind, reason="DUPLICATE_LINE", line=line)
         return
     run.payments_seen.add(line.our_no)
-    payment = (Payment.objects.filter(payment_no=line.our_no, channel=run.row.channel).select_related("order").first()
-               if line.our_no else None)
+    payment = run.payments.get(line.our_no)
     if payment is None:
         run.report(Category.MISSING_HERE, kind=kind, reason="UNKNOWN_TO_US", line=line)
         return
@@ -299,8 +328,7 @@ def _refund_line(run: _Run, line: StatementLine) -> None:
         run.report(Category.MISSING_HERE, kind=kind, reason="DUPLICATE_LINE", line=line)
         return
     run.refunds_seen.add(line.our_no)
-    payout = (RefundPayout.objects.filter(request_no=line.our_no, channel=run.row.channel)
-              .select_related("refund__order").first() if line.our_no else None)
+    payout = run.payouts.get(line.our_no)
     if payout is None:
         run.report(Category.MISSING_HERE, kind=kind, reason="UNKNOWN_TO_US", line=line)
         return
@@ -351,9 +379,11 @@ def _missing_there(run: _Run, day: date) -> None:
     channel = run.row.channel
     payments = (_ours(Payment.objects.filter(channel=channel, status=PaymentStatus.SUCCEEDED, paid_at__gte=start,
                                              paid_at__lt=end), run)
-                .exclude(payment_no__in=run.payments_seen).select_related("order").order_by("paid_at"))
+                .select_related("order").order_by("paid_at"))
     queries = 0
     for payment in payments.iterator():
+        if payment.payment_no in run.payments_seen:
+            continue
         queries += 1
         if queries <= MISSING_THERE_QUERIES and _on_another_day(run, day, payment=payment):
             continue
@@ -362,8 +392,10 @@ def _missing_there(run: _Run, day: date) -> None:
                    at=payment.paid_at, order_no=payment.order.order_no if payment.order_id else "")
     payouts = (RefundPayout.objects.filter(channel=channel, status=RefundPayout.Status.SUCCEEDED,
                                            completed_at__gte=start, completed_at__lt=end)
-               .exclude(request_no__in=run.refunds_seen).select_related("refund__order").order_by("completed_at"))
+               .select_related("refund__order").order_by("completed_at"))
     for payout in payouts.iterator():
+        if payout.request_no in run.refunds_seen:
+            continue
         queries += 1
         if queries <= MISSING_THERE_QUERIES and _on_another_day(run, day, payout=payout):
             continue
