@@ -19,6 +19,7 @@ Everything else is left for a person.
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -220,11 +221,24 @@ def _batches(numbers: set) -> list[list[str]]:
     return [ordered[i:i + LOOKUP_BATCH] for i in range(0, len(ordered), LOOKUP_BATCH)]
 
 
+# Matching reads only these fields, as plain values: building full model rows cost most of a large run.
+PAYMENT_FIELDS = {"id": "id", "payment_no": "payment_no", "amount_fen": "amount_fen", "status": "status",
+                  "trade_no": "trade_no", "order_id": "order_id", "order_no": "order__order_no"}
+PAYOUT_FIELDS = {"id": "id", "request_no": "request_no", "amount_fen": "amount_fen", "status": "status",
+                 "order_id": "refund__order_id", "order_no": "refund__order__order_no"}
+
+
+def _plain(queryset, fields: dict) -> list[SimpleNamespace]:
+    names = list(fields)
+    return [SimpleNamespace(**dict(zip(names, row, strict=True)))
+            for row in queryset.values_list(*fields.values())]
+
+
 def _payments_by_number(channel: str, numbers: set) -> dict:
     found = {}
     for batch in _batches(numbers):
-        query = Payment.objects.filter(payment_no__in=batch, channel=channel).select_related("order")
-        found.update((p.payment_no, p) for p in query)
+        rows = _plain(Payment.objects.filter(payment_no__in=batch, channel=channel), PAYMENT_FIELDS)
+        found.update((p.payment_no, p) for p in rows)
     return found
 
 
@@ -233,8 +247,8 @@ def _payouts_by_number(channel: str, numbers: set) -> dict:
 
     found = {}
     for batch in _batches(numbers):
-        query = RefundPayout.objects.filter(request_no__in=batch, channel=channel).select_related("refund__order")
-        found.update((p.request_no, p) for p in query)
+        rows = _plain(RefundPayout.objects.filter(request_no__in=batch, channel=channel), PAYOUT_FIELDS)
+        found.update((p.request_no, p) for p in rows)
     return found
 
 
@@ -256,7 +270,7 @@ def _payment_line(run: _Run, line: StatementLine) -> None:
     if payment is None:
         run.report(Category.MISSING_HERE, kind=kind, reason="UNKNOWN_TO_US", line=line)
         return
-    order_no = payment.order.order_no if payment.order_id else ""
+    order_no = payment.order_no or ""
     if payment.amount_fen != line.amount_fen:
         run.report(Category.AMOUNT_DIFFERS, kind=kind, reason="AMOUNT_DIFFERS", line=line,
                    our_amount=payment.amount_fen, order_no=order_no)
@@ -271,7 +285,7 @@ def _payment_line(run: _Run, line: StatementLine) -> None:
     _payment_take(run, line, payment, order_no)
 
 
-def _payment_take(run: _Run, line: StatementLine, payment: Payment, order_no: str) -> None:
+def _payment_take(run: _Run, line: StatementLine, payment: SimpleNamespace, order_no: str) -> None:
     """The gateway's statement shows money we think never came: confirm by a query, then take it."""
     from . import services
 
@@ -332,7 +346,7 @@ def _refund_line(run: _Run, line: StatementLine) -> None:
     if payout is None:
         run.report(Category.MISSING_HERE, kind=kind, reason="UNKNOWN_TO_US", line=line)
         return
-    order_no = payout.refund.order.order_no
+    order_no = payout.order_no
     if payout.amount_fen != line.amount_fen:
         run.report(Category.AMOUNT_DIFFERS, kind=kind, reason="AMOUNT_DIFFERS", line=line,
                    our_amount=payout.amount_fen, order_no=order_no)
@@ -346,6 +360,7 @@ def _refund_line(run: _Run, line: StatementLine) -> None:
 def _payout_settle(run: _Run, line: StatementLine, payout, order_no: str) -> None:
     """The statement shows a refund paid back that we still think is on its way: settle it by the query path."""
     from kameng.aftersales import gateway_payouts
+    from kameng.aftersales.models import RefundPayout
 
     if run.gateway is None or run.gateway.name not in REAL_GATEWAYS:
         # The sandbox settles a refund only by its own notification (its sweep sends it when due).
@@ -353,11 +368,12 @@ def _payout_settle(run: _Run, line: StatementLine, payout, order_no: str) -> Non
         run.report(Category.MISSING_HERE, kind=ReconciliationLine.Kind.REFUND, reason=reason, line=line,
                    our_amount=payout.amount_fen, order_no=order_no)
         return
-    outcome = gateway_payouts.payout_query(payout)  # asks the gateway; settles once through payout_complete
+    row = RefundPayout.objects.select_related("refund").get(id=payout.id)
+    outcome = gateway_payouts.payout_query(row)  # asks the gateway; settles once through payout_complete
     with transaction.atomic():
         if outcome == gateway_payouts.ACCEPTED:
             note = f"reconciliation #{run.row.id} ({run.row.channel} {run.row.day}): refund {payout.request_no} settled"
-            _order_event(payout.refund.order_id, note)
+            _order_event(payout.order_id, note)
             run.report(Category.MISSING_HERE, kind=ReconciliationLine.Kind.REFUND, reason="NOT_RECORDED_REFUNDED",
                        line=line, our_amount=payout.amount_fen, order_no=order_no, repair=Repair.PAYOUT_SETTLED)
             return
@@ -377,25 +393,26 @@ def _missing_there(run: _Run, day: date) -> None:
 
     start, end = beijing_day(day)
     channel = run.row.channel
-    payments = (_ours(Payment.objects.filter(channel=channel, status=PaymentStatus.SUCCEEDED, paid_at__gte=start,
-                                             paid_at__lt=end), run)
-                .select_related("order").order_by("paid_at"))
+    day_payments = _ours(Payment.objects.filter(channel=channel, status=PaymentStatus.SUCCEEDED, paid_at__gte=start,
+                                                paid_at__lt=end), run)
+    # The numbers first (cheap); whole rows only for the few the statement lacks.
+    absent = [no for no in day_payments.values_list("payment_no", flat=True) if no not in run.payments_seen]
+    payments = day_payments.filter(payment_no__in=absent[:LOOKUP_BATCH])
+    run.row.missing_there += max(0, len(absent) - LOOKUP_BATCH)  # counted; a statement this wrong lists the first
     queries = 0
-    for payment in payments.iterator():
-        if payment.payment_no in run.payments_seen:
-            continue
+    for payment in payments.select_related("order").order_by("paid_at"):
         queries += 1
         if queries <= MISSING_THERE_QUERIES and _on_another_day(run, day, payment=payment):
             continue
         run.report(Category.MISSING_THERE, kind=ReconciliationLine.Kind.PAYMENT, reason="NOT_ON_STATEMENT",
                    our_no=payment.payment_no, their_no=payment.trade_no or "", our_amount=payment.amount_fen,
                    at=payment.paid_at, order_no=payment.order.order_no if payment.order_id else "")
-    payouts = (RefundPayout.objects.filter(channel=channel, status=RefundPayout.Status.SUCCEEDED,
-                                           completed_at__gte=start, completed_at__lt=end)
-               .select_related("refund__order").order_by("completed_at"))
-    for payout in payouts.iterator():
-        if payout.request_no in run.refunds_seen:
-            continue
+    day_payouts = RefundPayout.objects.filter(channel=channel, status=RefundPayout.Status.SUCCEEDED,
+                                              completed_at__gte=start, completed_at__lt=end)
+    absent = [no for no in day_payouts.values_list("request_no", flat=True) if no not in run.refunds_seen]
+    payouts = day_payouts.filter(request_no__in=absent[:LOOKUP_BATCH]).select_related("refund__order")
+    run.row.missing_there += max(0, len(absent) - LOOKUP_BATCH)
+    for payout in payouts.order_by("completed_at"):
         queries += 1
         if queries <= MISSING_THERE_QUERIES and _on_another_day(run, day, payout=payout):
             continue
