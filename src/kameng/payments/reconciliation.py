@@ -88,15 +88,16 @@ class _Run:
     def report(self, category: str, *, kind: str, reason: str, line: StatementLine | None = None, our_no: str = "",
                their_no: str = "", our_amount: int | None = None, at=None, order_no: str = "",
                repair: str = "") -> ReconciliationLine:
-        self.count(category)
-        if repair:
-            self.row.repaired += 1
-        return ReconciliationLine.objects.create(
+        recorded = ReconciliationLine.objects.create(
             run=self.row, kind=kind, category=category, reason=reason, repair=repair,
             our_no=(line.our_no if line else our_no)[:64], their_no=(line.their_no if line else their_no)[:64],
             statement_amount_fen=line.amount_fen if line else None, our_amount_fen=our_amount,
             at=(line.at if line else at), order_no=order_no or "",
         )
+        self.count(category)  # after the row: a repair whose transaction fails is not counted
+        if repair:
+            self.row.repaired += 1
+        return recorded
 
 
 def reconcile(*, channel: str, day: date, file_data: bytes | None = None, file_name: str = "",
@@ -131,12 +132,16 @@ def _reconcile_into(row: ReconciliationRun, file_data: bytes | None) -> Reconcil
                payments=_payments_by_number(channel, {x.our_no for x in lines if x.kind != "refund" and x.our_no}),
                payouts=_payouts_by_number(channel, {x.our_no for x in lines if x.kind == "refund" and x.our_no}))
     row.statement_lines = len(lines)
-    for line in lines:
-        if line.kind == "refund":
-            _refund_line(run, line)
-        else:
-            _payment_line(run, line)
-    _missing_there(run, day)
+    try:
+        for line in lines:
+            if line.kind == "refund":
+                _refund_line(run, line)
+            else:
+                _payment_line(run, line)
+        _missing_there(run, day)
+    except Exception as exc:  # the database gave up (a lock timeout, say): never leave the run "running"
+        _failed(row, f"interrupted by an error ({type(exc).__name__}); run it again")
+        raise
     row.status = ReconciliationRun.Status.BALANCED if row.unmatched == 0 else ReconciliationRun.Status.DIFFERENCES
     row.finished_at = clock.now()
     row.save()
