@@ -16,6 +16,9 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 
 def _runs():
     now = clock.now()
+    ReconciliationRun.objects.create(channel="wechat", day=date(2026, 11, 20), source="gateway", actor="system",
+                                     status="failed", error="NOT_CONFIGURED: the wechat channel is not configured here",
+                                     started_at=now, finished_at=now)
     ReconciliationRun.objects.create(channel="wechat", day=date(2026, 11, 21), source="gateway", actor="system",
                                      status="balanced", statement_lines=3, matched=3, started_at=now, finished_at=now)
     run = ReconciliationRun.objects.create(
@@ -58,6 +61,7 @@ def test_finance_reads_the_reconciliation_runs(page, login, make_user, size, scr
     expect(card.locator(".recon-lines li.c-amount_differs")).to_contain_text("¥9.99")
     expect(card.locator(".recon-lines li.c-missing_there")).to_contain_text("网关无记录")
     expect(page.locator("section.recon-run.s-balanced h2")).to_have_text("微信支付 · 2026年11月21日")
+    expect(page.locator("section.recon-run.s-failed")).to_contain_text("未取得账单：该支付渠道未配置")
     text = page.inner_text("main")
     for raw in ("alipay", "wechat", "missing_here", "NOT_RECORDED_PAID", "captured", "differences", "None"):
         assert raw not in text, raw
@@ -66,7 +70,7 @@ def test_finance_reads_the_reconciliation_runs(page, login, make_user, size, scr
     screenshot(page, f"finance-reconciliation-{size[0]}")
 
     page.click("nav.tabs >> text=微信支付")
-    expect(page.locator("section.recon-run")).to_have_count(1)
+    expect(page.locator("section.recon-run")).to_have_count(2)
 
 
 def test_a_buyer_cannot_open_the_finance_page(page, login, buyer):

@@ -291,7 +291,7 @@ def test_the_command_refuses_what_it_cannot_reconcile(production, alipay_env, tm
     assert not ReconciliationLine.objects.exists()
     alipay_env.mode = Modes.GARBAGE
     assert cli.main(["reconcile", "alipay", "--date", day]) == 2
-    assert ReconciliationRun.objects.latest("id").error.startswith("the gateway's statement could not be fetched")
+    assert ReconciliationRun.objects.latest("id").error.startswith("FETCH_FAILED: the gateway's statement could not be fetched")
     alipay_env.mode = Modes.NORMAL
     assert cli.main(["reconcile", "alipay", "--date", day]) == 0  # an empty day balances
 

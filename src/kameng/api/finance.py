@@ -39,7 +39,8 @@ class ReconciliationRunOut(Out):
     source: str  # gateway, file
     file_name: str | None
     status: str  # running, balanced, differences, failed
-    error: str | None
+    error: str | None  # "CODE: detail" (English, for logs)
+    error_text: str | None  # what it means, for a person
     started_at: str
     finished_at: str | None
     statement_lines: int

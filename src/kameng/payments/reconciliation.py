@@ -59,6 +59,21 @@ REASONS = {
 }
 
 
+# Why no statement was read, for people (the run's `error` starts with the code).
+FAILURES = {
+    "NOT_CONFIGURED": "该支付渠道未配置，无法获取账单",
+    "FETCH_FAILED": "网关账单接口暂时无法获取账单（账单可能尚未生成），稍后重试",
+    "FILE_TOO_LARGE": "账单文件超过 50 MB",
+    "FILE_UNREADABLE": "账单文件无法读取，请确认是从商户平台下载的原始文件",
+    "NO_FILE_FORMAT": "该渠道没有可导入的账单文件格式",
+    "INTERRUPTED": "对账中途出错，未完成，请重新运行",
+}
+
+
+def failure_text(error: str) -> str:
+    return FAILURES.get(error.split(":", 1)[0], "未取得账单") if error else ""
+
+
 def beijing_day(day: date) -> tuple[datetime, datetime]:
     """A statement day is the Asia/Shanghai day: [00:00, next 00:00) Beijing time."""
     start = datetime.combine(day, time.min, tzinfo=BEIJING)
@@ -123,7 +138,7 @@ def _reconcile_into(row: ReconciliationRun, file_data: bytes | None) -> Reconcil
             lines = statement_fetch(channel=channel, day=day)
     except StatementUnreadable as exc:
         logger.warning("reconciliation %s %s: no statement (%s)", channel, day, exc)
-        return _failed(row, str(exc))
+        return _failed(row, exc.code, str(exc))
     try:
         gateway = registry.gateway_for(channel)
     except registry.ChannelUnavailable:
@@ -140,7 +155,7 @@ def _reconcile_into(row: ReconciliationRun, file_data: bytes | None) -> Reconcil
                 _payment_line(run, line)
         _missing_there(run, day)
     except Exception as exc:  # the database gave up (a lock timeout, say): never leave the run "running"
-        _failed(row, f"interrupted by an error ({type(exc).__name__}); run it again")
+        _failed(row, "INTERRUPTED", f"interrupted by an error ({type(exc).__name__}); run it again")
         raise
     row.status = ReconciliationRun.Status.BALANCED if row.unmatched == 0 else ReconciliationRun.Status.DIFFERENCES
     row.finished_at = clock.now()
@@ -151,8 +166,9 @@ def _reconcile_into(row: ReconciliationRun, file_data: bytes | None) -> Reconcil
     return row
 
 
-def _failed(row: ReconciliationRun, why: str) -> ReconciliationRun:
-    row.status, row.error, row.finished_at = ReconciliationRun.Status.FAILED, why[:300], clock.now()
+def _failed(row: ReconciliationRun, code: str, why: str) -> ReconciliationRun:
+    """`error` is "CODE: detail": the code names the failure for people (`FAILURES`), the detail is for logs."""
+    row.status, row.error, row.finished_at = ReconciliationRun.Status.FAILED, f"{code}: {why}"[:300], clock.now()
     row.save(update_fields=["status", "error", "finished_at"])
     return row
 
@@ -187,7 +203,7 @@ def reconciliations_due() -> int:
             continue
         runs = ReconciliationRun.objects.filter(channel=channel, day=day, actor="system")
         for stuck in runs.filter(status=ReconciliationRun.Status.RUNNING, started_at__lte=now - DAILY_STUCK_AFTER):
-            _failed(stuck, "the daily run did not finish (its worker stopped); it is run again")
+            _failed(stuck, "INTERRUPTED", "the daily run did not finish (its worker stopped); it is run again")
         if runs.exclude(status=ReconciliationRun.Status.FAILED).exists():
             continue
         if runs.filter(started_at__gt=now - DAILY_RETRY_AFTER).exists():
@@ -210,7 +226,7 @@ def reconcile_claimed(run_id: int) -> None:
     if row is None:
         return
     if row.lines.exists():
-        _failed(row, "the daily run was interrupted; it is run again")
+        _failed(row, "INTERRUPTED", "the daily run was interrupted; it is run again")
         return
     _reconcile_into(row, None)
 

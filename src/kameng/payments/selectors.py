@@ -5,7 +5,7 @@ from django.db.models import Prefetch
 from kameng.core.money import fen_str
 
 from .models import ReconciliationLine, ReconciliationRun
-from .reconciliation import REASONS
+from .reconciliation import REASONS, failure_text
 
 LINES_PER_RUN = 200  # a run with more differences than this is a wrong statement: the first ones tell
 
@@ -56,6 +56,7 @@ def run_out(run: ReconciliationRun) -> dict:
         "file_name": run.file_name or None,
         "status": run.status,
         "error": run.error or None,
+        "error_text": failure_text(run.error) or None,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "statement_lines": run.statement_lines,

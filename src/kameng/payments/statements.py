@@ -18,33 +18,37 @@ FILE_MAX_BYTES = 50 * 1024 * 1024
 class StatementUnreadable(Exception):
     """No statement could be had; the message says why and never carries a key or a URL's token."""
 
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
 
 def statement_fetch(*, channel: str, day: date) -> list[StatementLine]:
     try:
         gateway = registry.gateway_for(channel)
     except registry.ChannelUnavailable:
-        raise StatementUnreadable(f"the {channel} channel is not configured here") from None
+        raise StatementUnreadable("NOT_CONFIGURED", f"the {channel} channel is not configured here") from None
     try:
         return gateway.statement(day)
     except GatewayError as exc:
-        raise StatementUnreadable(f"the gateway's statement could not be fetched ({exc.__class__.__name__}: "
+        raise StatementUnreadable("FETCH_FAILED", f"the gateway's statement could not be fetched ({exc.__class__.__name__}: "
                                   f"{str(exc)[:160]})") from None
 
 
 def statement_parse(*, channel: str, data: bytes) -> list[StatementLine]:
     """Parse a downloaded statement file of `channel`."""
     if len(data) > FILE_MAX_BYTES:
-        raise StatementUnreadable("the statement file is larger than 50 MB")
+        raise StatementUnreadable("FILE_TOO_LARGE", "the statement file is larger than 50 MB")
     if not data.strip():
-        raise StatementUnreadable("the statement file is empty")
+        raise StatementUnreadable("FILE_UNREADABLE", "the statement file is empty")
     try:
         if channel == "alipay":
             return _alipay(data)
         if channel == "wechat":
             return _wechat(data)
     except UnknownOutcome as exc:
-        raise StatementUnreadable(f"the statement file is not readable: {str(exc)[:160]}") from None
-    raise StatementUnreadable(f"there is no statement file format for the {channel} channel")
+        raise StatementUnreadable("FILE_UNREADABLE", f"the statement file is not readable: {str(exc)[:160]}") from None
+    raise StatementUnreadable("NO_FILE_FORMAT", f"there is no statement file format for the {channel} channel")
 
 
 def _alipay(data: bytes) -> list[StatementLine]:

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from kameng.payments.gateways.registry import CHANNELS
-from kameng.payments.reconciliation import REASONS
+from kameng.payments.reconciliation import REASONS, failure_text
 from kameng.payments.selectors import reconciliation_runs
 
 from ..access import role_required
@@ -21,4 +21,5 @@ def reconciliation(request):
         for line in run.shown_lines:
             line.reason_text = REASONS.get(line.reason, line.reason)
         run.hidden_lines = max(0, run.unmatched - len(run.shown_lines))
+        run.error_text = failure_text(run.error)
     return render(request, "web/finance/reconciliation.html", {"runs": runs, "channel": channel, "channels": CHANNELS})
