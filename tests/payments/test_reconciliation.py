@@ -331,3 +331,16 @@ def test_the_daily_job_reconciles_yesterday_once_and_retries_a_day_it_could_not_
     assert _status(api, order) == "delivered"
     assert process_due()["statements_reconciled"] == 0 and run_queued_tasks() == 0
     assert ReconciliationRun.objects.count() == 2
+
+
+def test_the_sandbox_statement_balances_with_what_the_sandbox_paid(api_as, buyer, make_product):
+    """The demo (sandbox on, no credentials): the sandbox serves alipay and its statement matches."""
+    from kameng.payments.reconciliation import beijing_today
+    from kameng.payments.services import sandbox_pay
+
+    api = api_as(buyer)
+    order = _order(api, make_product(keys=1), "alipay")
+    sandbox_pay(user=buyer, payment_no=order["payment"]["payment_no"])
+    run = reconcile(channel="alipay", day=beijing_today())
+    assert run.status == "balanced" and _counts(run) == (1, 0, 0, 0, 0)
+    assert reconcile(channel="wechat", day=beijing_today()).status == "balanced"
