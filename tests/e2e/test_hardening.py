@@ -70,7 +70,7 @@ def served(tmp_path_factory):
 
 
 def login(served, name):
-    answer = httpx.post(f"{served['api']}/auth/token", json={"username": name, "password": PASSWORD})
+    answer = httpx.post(f"{served['api']}/auth/token", json={"username": name, "password": PASSWORD}, timeout=30)
     assert answer.status_code == 200, answer.text
     return httpx.Client(base_url=served["api"], headers={"Authorization": f"Bearer {answer.json()['token']}"},
                         timeout=20)
@@ -159,14 +159,14 @@ def test_nothing_in_the_data_directory_is_readable_by_other_users(served, tmp_pa
 
 
 def test_https_deployment_gets_secure_cookies_and_hsts(served):
-    behind_tls = httpx.get(f"{served['root']}/login/", headers={"X-Forwarded-Proto": "https"})
+    behind_tls = httpx.get(f"{served['root']}/login/", headers={"X-Forwarded-Proto": "https"}, timeout=30)
     assert behind_tls.headers["Strict-Transport-Security"] == "max-age=31536000"
     cookie = behind_tls.headers["Set-Cookie"]
     assert cookie.startswith("csrftoken=") and re.search(r";\s*Secure", cookie, re.I)
     browser = page_login(served, "buyer")
     assert browser.secure == {"csrftoken": True, "sessionid": True}
     # A plain-HTTP request (no proxy saying HTTPS) gets no HSTS, as the standard asks.
-    assert "Strict-Transport-Security" not in httpx.get(f"{served['root']}/login/").headers
+    assert "Strict-Transport-Security" not in httpx.get(f"{served['root']}/login/", timeout=30).headers
 
 
 def raw_exchange(served, request: bytes, timeout=5.0) -> bytes:

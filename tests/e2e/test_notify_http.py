@@ -17,11 +17,11 @@ def test_hostile_notifications_get_a_4xx_and_are_recorded(server):  # noqa: F811
     notify = f"{server['base']}/payments/notify/sandbox"
 
     nul = httpx.post(notify, content=f"payment_no={payment_no}&trade_no=T%00X&amount=3.00&status=SUCCESS&ts=1&sign=x",
-                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+                     headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30)
     body = (f'--zz\r\nContent-Disposition: form-data; name="payment_no"\r\n\r\n{payment_no}\\ud800\r\n--zz--\r\n')
     surrogate = httpx.post(notify, content=body.encode(),
-                           headers={"Content-Type": "multipart/form-data; boundary=zz; charset=unicode_escape"})
-    broken = httpx.post(notify, content=b"--zz\r\n", headers={"Content-Type": "multipart/form-data"})
+                           headers={"Content-Type": "multipart/form-data; boundary=zz; charset=unicode_escape"}, timeout=30)
+    broken = httpx.post(notify, content=b"--zz\r\n", headers={"Content-Type": "multipart/form-data"}, timeout=30)
     for response in (nul, surrogate, broken):
         assert 400 <= response.status_code < 500, (response.status_code, response.text[:200])
         assert response.json()["error"]["code"] in ("INVALID_TEXT", "UNREADABLE_NOTIFICATION")
