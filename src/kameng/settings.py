@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "kameng.web.busy.BusyPageMiddleware",  # a page that met a lock/statement timeout: 503 "try again", not 500
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a lockout flagged during authentication into its 429 answer.
     "axes.middleware.AxesMiddleware",
