@@ -40,3 +40,14 @@ def advance(api_as, admin):
 
 def ask(api, order, reason, description=GOOD, **extra):
     return api.post("/refunds", {"order_no": order["order_no"], "reason": reason, "description": description, **extra})
+
+
+def contested(refund_id):
+    """The supplier contests a supplier-liable claim, so it waits for a reviewer (not for its silence)."""
+    from kameng.accounts.models import User
+    from kameng.aftersales.models import Refund
+    from kameng.aftersales.supplier_claims import claim_contest
+
+    refund = Refund.objects.select_related("order").get(id=refund_id)
+    supplier = User.objects.get(id=refund.order.snapshot["supplier_id"])
+    claim_contest(supplier=supplier, refund_id=refund_id, note="我方记录显示该卡密发货时有效。")

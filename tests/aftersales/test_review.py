@@ -4,7 +4,7 @@ from kameng.ledger.selectors import book_check
 from kameng.ledger.services import Accounts, balance
 from kameng.notifications.models import InboxMessage, OutboxMessage
 
-from .conftest import ask
+from .conftest import ask, contested
 
 
 def test_reviewer_approves_an_invalid_key_charged_back_to_the_supplier(bought, api_as, reviewer, supplier):
@@ -81,6 +81,7 @@ def test_request_for_information_pauses_the_deadline_and_the_answer_resumes_it(b
 def test_no_answer_within_the_reply_window_closes_the_request(bought, api_as, reviewer, advance):
     api, order = bought(reveal=True)
     refund = ask(api, order, "invalid_key").json()
+    contested(refund["id"])
     api_as(reviewer).post(f"/staff/refunds/{refund['id']}/request-info", {"message": "请上传截图"})
     advance(25)
     closed = api.get(f"/refunds/{refund['id']}").json()
@@ -92,6 +93,7 @@ def test_no_answer_within_the_reply_window_closes_the_request(bought, api_as, re
 def test_urge_only_after_the_deadline_then_the_senior_queue(bought, api_as, reviewer, senior, advance):
     api, order = bought(reveal=True)
     refund = ask(api, order, "invalid_key").json()
+    contested(refund["id"])  # a contested claim waits for a reviewer; an uncontested one is the supplier's
     early = api.post(f"/refunds/{refund['id']}/urge")
     assert early.status_code == 409
     advance(24 * 8)
@@ -161,6 +163,7 @@ def test_buyer_is_told_in_the_inbox(bought, api_as, reviewer, buyer):
 def test_reviewers_are_told_when_the_buyer_answers_urges_or_appeals(bought, api_as, reviewer, senior, advance):
     api, order = bought(reveal=True)
     refund = ask(api, order, "invalid_key").json()
+    contested(refund["id"])
     api_as(reviewer).post(f"/staff/refunds/{refund['id']}/request-info", {"message": "请上传截图"})
     api.post(f"/refunds/{refund['id']}/messages", {"body": "截图已上传，提示为卡密不存在。"})
     assert InboxMessage.objects.filter(user=reviewer, refund_id=refund["id"], title__contains="补充").exists()

@@ -296,6 +296,9 @@ def test_reject_appeal_and_the_same_senior_cannot_decide_it(applied, client_as, 
 
 def test_overdue_rows_are_highlighted_and_urge_works_after_the_deadline(applied, client_as, reviewer, clock_advance):
     client, refund = applied
+    from tests.aftersales.conftest import contested
+
+    contested(refund.id)  # contested by the supplier: the claim waits for a reviewer, not for silence
     clock_advance(24 * 8)  # past three working days whatever the weekday
     queue = text(client_as(reviewer).get("/staff/refunds/"))
     row = re.search(rf'<tr class="overdue" data-refund="{refund.id}">.*?</tr>', queue, re.S)

@@ -14,6 +14,16 @@ class Reason(models.TextChoices):
     WRONG_ACCOUNT = "wrong_account", _("充错账号")
 
 
+class SupplierAnswer(models.TextChoices):
+    """A supplier-liable claim is put to the supplier first (contract: supplier_reply_hours)."""
+
+    NONE = "", _("无需供货商答复")
+    PENDING = "pending", _("待供货商答复")
+    ACCEPTED = "accepted", _("供货商同意退款")
+    CONTESTED = "contested", _("供货商有异议")
+    SILENT = "silent", _("供货商逾期未答复，视为同意")
+
+
 class RefundStatus(models.TextChoices):
     SUBMITTED = "submitted", _("待审核")
     AWAITING_BUYER = "awaiting_buyer", _("待补充材料")
@@ -73,6 +83,11 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     expected_arrival_by = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
     closed_reason = models.CharField(max_length=40, blank=True, default="")
+    # Supplier first: the supplier answers by supplier_due_at (accept, or contest with a note); silence accepts.
+    supplier_due_at = models.DateTimeField(null=True, blank=True)
+    supplier_answer = models.CharField(max_length=10, choices=SupplierAnswer.choices, blank=True, default="")
+    supplier_note = models.TextField(blank=True, default="")
+    supplier_answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -80,6 +95,8 @@ class Refund(ConcurrentTransitionMixin, models.Model):
                          name="refund_queue_idx"),
             models.Index(fields=["info_due_at"], condition=models.Q(status="awaiting_buyer"), name="refund_info_due_idx"),
             models.Index(fields=["buyer", "-id"], name="refund_buyer_idx"),
+            models.Index(fields=["supplier_due_at"], condition=models.Q(supplier_answer="pending"),
+                         name="refund_supplier_due_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -105,7 +122,8 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     def buyer_answered(self):
         pass
 
-    @transition(field=status, source=[R.SUBMITTED, R.APPEALED], target=R.APPROVED)
+    # awaiting_buyer: a supplier may accept a claim while the reviewer waits on the buyer (supplier first).
+    @transition(field=status, source=[R.SUBMITTED, R.AWAITING_BUYER, R.APPEALED], target=R.APPROVED)
     def approve(self):
         pass
 

@@ -25,6 +25,7 @@ from .locking import lock_refund
 from .models import MessageKind, Refund, RefundItem, RefundMessage
 from .records import platform_record
 from .selectors import order_facts, refund_for_buyer
+from .supplier_claims import put_to_supplier
 
 DESTINATIONS = ("original", "wallet")
 MAX_DESCRIPTION = 4000
@@ -112,6 +113,8 @@ def refund_create(*, buyer, order_no: str, reason: str, description: str, destin
             evidence_record(refund=refund, name="platform_record.json", payload=platform_record(order=order, items=items))
             if option.automatic:
                 approve_now(refund=refund, order=order, actor=None, note=option.why)
+            elif reason in policies.SUPPLIER_LIABLE:
+                put_to_supplier(refund=refund, order=order, reply_hours=facts.policy.supplier_reply_hours, now=now)
             else:
                 tell_buyer(refund, f"我们已收到您的退款申请，将在 {refund.sla_due_at:%Y-%m-%d %H:%M} 前完成审核。")
     except IntegrityError as exc:  # the one-open-request constraint caught a race

@@ -62,6 +62,9 @@ def refund_out(refund, *, staff: bool = False) -> dict:
         "expected_arrival_by": iso(refund.expected_arrival_by),
         "refunded_at": iso(refund.refunded_at),
         "closed_reason": refund.closed_reason or None,
+        "supplier_due_at": iso(refund.supplier_due_at),
+        "supplier_answer": refund.supplier_answer or None,
+        "supplier_note": refund.supplier_note or None,
         "timeline": [{"at": iso(e.at), "actor": e.actor, "event": e.event, "note": e.note}
                      for e in refund.events.order_by("id")],
         "messages": [{"id": m.id, "at": iso(m.at), "author_role": m.author_role, "kind": m.kind, "body": m.body}

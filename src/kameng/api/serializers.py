@@ -117,6 +117,7 @@ class RefundPolicyOut(Out):
     review_sla_workdays: int
     appeal_window_days: int
     info_reply_hours: int
+    supplier_reply_hours: int = 24
     text: str
 
 
@@ -344,6 +345,9 @@ class RefundOut(Out):
     expected_arrival_by: str | None
     refunded_at: str | None
     closed_reason: str | None
+    supplier_due_at: str | None = PydanticField(default=None, description="a supplier-liable claim: the supplier answers by then")
+    supplier_answer: str | None = PydanticField(default=None, description="pending | accepted | contested | silent")
+    supplier_note: str | None = None
     timeline: list[TimelineOut]
     messages: list[MessageOut]
     evidence: list[EvidenceRowOut]

@@ -50,6 +50,8 @@ class RefundPolicy:
     review_sla_workdays: int = 3
     appeal_window_days: int = 7
     info_reply_hours: int = 24
+    # A claim the supplier is liable for waits this long for its answer; silence is acceptance.
+    supplier_reply_hours: int = 24
 
     @classmethod
     def from_input(cls, data: dict | None) -> "RefundPolicy":
@@ -80,6 +82,7 @@ class RefundPolicy:
             "review_sla_workdays": (1, 15),
             "appeal_window_days": (1, 30),
             "info_reply_hours": (1, 24 * 7),
+            "supplier_reply_hours": (1, 24 * 7),
         }
         for name, (low, high) in bounds.items():
             value = data.get(name, getattr(defaults, name))
@@ -96,6 +99,8 @@ class RefundPolicy:
             review_sla_workdays=data["review_sla_workdays"],
             appeal_window_days=data["appeal_window_days"],
             info_reply_hours=data["info_reply_hours"],
+            # Orders bought before the field existed were promised the default.
+            supplier_reply_hours=data.get("supplier_reply_hours", cls.supplier_reply_hours),
         )
 
     def to_stored(self) -> dict:

@@ -12,6 +12,7 @@ logger = logging.getLogger(__name__)
 def process_due() -> dict[str, int]:
     from kameng.aftersales.payouts import gateway_refunds_notify_due, payouts_reconcile
     from kameng.aftersales.services import refunds_close_unanswered
+    from kameng.aftersales.supplier_claims import claims_accept_silent
     from kameng.notifications.services import outbox_send_due
     from kameng.orders.fulfilment import topups_send_due
     from kameng.orders.services import orders_expire_due
@@ -24,6 +25,7 @@ def process_due() -> dict[str, int]:
         "payments_recovered": payments_query_silent(),
         "orders_expired": orders_expire_due(),
         "refund_requests_closed": refunds_close_unanswered(),
+        "supplier_silence_accepted": claims_accept_silent(),
         "payouts_reconciled": payouts_reconcile(),
         "gateway_refunds_notified": gateway_refunds_notify_due(),
         "outbox_sent": outbox_send_due(),

@@ -77,13 +77,15 @@ class ProductForm(forms.Form):
     review_sla_workdays = forms.IntegerField(label=_("审核时限（工作日）"), min_value=1, max_value=15, initial=3)
     appeal_window_days = forms.IntegerField(label=_("申诉时限（天）"), min_value=1, max_value=30, initial=7)
     info_reply_hours = forms.IntegerField(label=_("补充材料答复时限（小时）"), min_value=1, max_value=168, initial=24)
+    supplier_reply_hours = forms.IntegerField(label=_("供货商答复售后时限（小时，逾期视为同意退款）"), min_value=1,
+                                              max_value=168, initial=24, required=False)
 
     POLICY_FIELDS = ("refund_window_hours", "personal_reason_fee_rate", "review_sla_workdays",
-                     "appeal_window_days", "info_reply_hours")
+                     "appeal_window_days", "info_reply_hours", "supplier_reply_hours")
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
-        policy = {name: data[name] for name in self.POLICY_FIELDS}
+        policy = {name: data[name] for name in self.POLICY_FIELDS if data[name] is not None}
         policy["personal_reason_fee_rate"] = str(policy["personal_reason_fee_rate"])
         return {
             "name": data["name"], "kind": data["kind"], "is_manual": data["is_manual"],

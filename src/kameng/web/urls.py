@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, finance, inbox, orders, pay, refunds, shop, staff, supplier, wallet
+from .views import auth, finance, inbox, orders, pay, refunds, shop, staff, supplier, supplier_claims, wallet
 
 app_name = "web"
 
@@ -42,5 +42,8 @@ urlpatterns = [
     path("supplier/imports/<int:batch_id>/", supplier.import_progress, name="import_progress"),
     path("supplier/imports/<int:batch_id>/status/", supplier.import_status, name="import_status"),
     path("supplier/manual/", supplier.manual_orders, name="manual_orders"),
+    path("supplier/refunds/", supplier_claims.claim_list, name="supplier_claims"),
+    path("supplier/refunds/<int:refund_id>/accept/", supplier_claims.claim_accept, name="supplier_claim_accept"),
+    path("supplier/refunds/<int:refund_id>/contest/", supplier_claims.claim_contest, name="supplier_claim_contest"),
     path("supplier/manual/<str:order_no>/deliver/", supplier.manual_deliver_view, name="manual_deliver"),
 ]

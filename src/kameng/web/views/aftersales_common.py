@@ -30,7 +30,8 @@ def event_labels() -> dict[str, str]:
         "message": _("留言"), "evidence_added": _("上传证据"), "approved": _("审核通过"), "rejected": _("驳回"),
         "appealed": _("提交申诉"), "appeal_approved": _("申诉通过"), "appeal_rejected": _("申诉驳回（最终）"),
         "urged": _("催办，已升级"), "withdrawn": _("撤回"), "closed": _("关闭"), "refunding": _("退款处理中"),
-        "refunded": _("退款到账"),
+        "refunded": _("退款到账"), "put_to_supplier": _("转交供货商答复"), "supplier_accepted": _("供货商同意退款"),
+        "supplier_contested": _("供货商提出异议"), "supplier_silent": _("供货商逾期未答复，视为同意"),
     }
 
 
