@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tracemalloc
 import zipfile
+from datetime import datetime
 
 import pytest
 
@@ -57,7 +58,7 @@ def test_dossier_contains_everything_and_verifies(refund, dossier):
     assert len(index) == 3 == refund.evidence.count()
     for entry, evidence in zip(index, refund.evidence.order_by("id"), strict=True):
         assert archive.read(entry["file"]) == evidence_open(evidence)
-        assert entry["sha256"] == evidence.sha256 and entry["received_at"] == evidence.received_at.isoformat()
+        assert entry["sha256"] == evidence.sha256 and datetime.fromisoformat(entry["received_at"]) == evidence.received_at
         assert {"id", "source", "kind", "content_type", "original_name", "size"} <= entry.keys()
 
     manifest = json.loads(archive.read("manifest.json"))

@@ -14,6 +14,7 @@ from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid
 from kameng.core.models import reloaded
 from kameng.core.money import InvalidAmount, Money
+from kameng.core.times import for_person
 from kameng.orders.models import Order
 
 from .events import actor_label, refund_event, tell_buyer
@@ -71,7 +72,7 @@ def refund_request_info(*, actor, refund_id, message: str) -> Refund:
         RefundMessage.objects.create(refund=refund, author=actor, author_role=actor.role, kind=MessageKind.INFO_REQUEST,
                                      body=message, at=now)
         refund_event(refund=refund, event="info_requested", actor=actor_label(actor), note=message)
-        tell_buyer(refund, f"审核员需要您补充：{message}。请在 {refund.info_due_at:%Y-%m-%d %H:%M} 前答复，逾期申请将关闭。",
+        tell_buyer(refund, f"审核员需要您补充：{message}。请在 {for_person(refund.info_due_at)} 前答复，逾期申请将关闭。",
                    sms=True)
     return refund
 
@@ -144,5 +145,5 @@ def refund_reject(*, actor, refund_id, reason_code: str, note: str) -> Refund:
         if final:
             tell_buyer(refund, f"申诉结果：驳回（最终决定）。理由：{note}。如仍有异议，可下载证据包向支付平台或 12315 投诉。", sms=True)
         else:
-            tell_buyer(refund, f"退款申请被驳回。理由：{note}。您可在 {refund.appeal_due_at:%Y-%m-%d %H:%M} 前提交申诉。", sms=True)
+            tell_buyer(refund, f"退款申请被驳回。理由：{note}。您可在 {for_person(refund.appeal_due_at)} 前提交申诉。", sms=True)
     return refund

@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
 from kameng.core import clock, signing
+from kameng.core.times import iso_beijing
 
 from .evidence import evidence_path
 from .models import Refund
@@ -116,7 +117,7 @@ class _Packer:
         self.small = _section_files(sections)
         self.small[EVIDENCE_INDEX] = _json_bytes([self._index_entry(item) for item in self.evidence])
         self.small[README] = README_TEXT.format(
-            refund_no=self.refund_no, order_no=self.order_no, generated_at=self.generated_at.isoformat()
+            refund_no=self.refund_no, order_no=self.order_no, generated_at=iso_beijing(self.generated_at)
         ).encode("utf-8")
         self.small[PUBLIC_KEY] = signing.public_key_pem().encode("ascii")
         self.manifest = b""
@@ -130,7 +131,7 @@ class _Packer:
         return {
             "id": item.id, "file": self._archive_name(item), "source": item.source, "kind": item.kind,
             "content_type": item.content_type, "original_name": item.original_name, "size": item.size,
-            "sha256": item.sha256, "received_at": item.received_at.isoformat(),
+            "sha256": item.sha256, "received_at": iso_beijing(item.received_at),
         }
 
     def _evidence_blocks(self, item, path):
@@ -162,7 +163,7 @@ class _Packer:
         self.manifest = _json_bytes({
             "refund_no": self.refund_no,
             "order_no": self.order_no,
-            "generated_at": self.generated_at.isoformat(),
+            "generated_at": iso_beijing(self.generated_at),
             "algorithm": signing.ALGORITHM,
             "signature_file": SIGNATURE,
             "public_key_file": PUBLIC_KEY,

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from kameng.core import clock
 from kameng.core.money import Money
+from kameng.core.times import for_person
 from kameng.core.workdays import add_workdays
 from kameng.inventory.models import CardSecret, KeyIssue, SecretStatus
 from kameng.ledger.models import Journal
@@ -72,7 +73,7 @@ def payout_start(*, refund: Refund, order: Order) -> RefundPayout:
         from .tasks import send_payout
 
         send_payout.enqueue(payout.id)  # the job row commits with the payout row, never before
-        tell_buyer(refund, f"退款 {Money(total)} 元已发起，原路退回，预计 {payout.expected_arrival_by:%Y-%m-%d} 前到账。")
+        tell_buyer(refund, f"退款 {Money(total)} 元已发起，原路退回，预计 {for_person(payout.expected_arrival_by, with_time=False)} 前到账。")
     return payout
 
 

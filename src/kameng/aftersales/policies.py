@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from kameng.catalog.policies import RefundPolicy
 from kameng.core.text import strip_invisible
+from kameng.core.times import for_person
 
 EVIDENCE_REASONS = ("invalid_key", "key_already_used", "not_as_described", "system_error")
 PERSONAL_REASONS = ("changed_mind", "wrong_account")
@@ -95,7 +96,7 @@ def option(reason: str, facts: OrderFacts, items: list[ItemFacts], now: datetime
         if facts.topup_status in TOPUP_IN_FLIGHT:
             return Option(reason, False, TOPUP_PENDING_WHY)
         if now < promised_by:
-            return Option(reason, False, f"尚未超过承诺发货时间（{promised_by:%Y-%m-%d %H:%M}）。Not past the promised delivery time.",
+            return Option(reason, False, f"尚未超过承诺发货时间（{for_person(promised_by)}）。Not past the promised delivery time.",
                           deadline=promised_by)
         return Option(reason, True, "超过承诺时间未发货，全额退款，立即通过。Not delivered on time: full refund, approved at once.",
                       automatic=True)
@@ -110,7 +111,7 @@ def option(reason: str, facts: OrderFacts, items: list[ItemFacts], now: datetime
                           automatic=True)
         confirm_by = facts.paid_at + timedelta(hours=TOPUP_CONFIRM_HOURS)
         if now < confirm_by:
-            return Option(reason, False, f"充值结果确认中，{confirm_by:%Y-%m-%d %H:%M} 后仍未成功可申请。Still within 24 hours.",
+            return Option(reason, False, f"充值结果确认中，{for_person(confirm_by)} 后仍未成功可申请。Still within 24 hours.",
                           deadline=confirm_by)
         return Option(reason, True, "支付 24 小时后仍无成功记录，审核时将查看上游记录。No success 24 hours after payment: reviewed.")
 

@@ -5,11 +5,12 @@ payments, deliveries (and whether each key was ever issued to anyone else), and 
 """
 
 from kameng.core.money import fen_str
+from kameng.core.times import iso_beijing
 from kameng.inventory.models import KeyIssue, RevealRecord
 
 
 def _iso(moment):
-    return moment.isoformat() if moment else None
+    return iso_beijing(moment)
 
 
 def deliveries(order) -> list[dict]:

@@ -13,6 +13,7 @@ from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid
 from kameng.core.models import reloaded
 from kameng.core.money import Money
+from kameng.core.times import for_person, in_beijing
 from kameng.core.workdays import add_workdays
 from kameng.orders.locking import lock_items, lock_order
 from kameng.orders.selectors import order_for_buyer
@@ -32,7 +33,7 @@ MAX_DESCRIPTION = 4000
 
 
 def new_refund_no() -> str:
-    return "R" + clock.now().strftime("%Y%m%d") + secrets.token_hex(5).upper()
+    return "R" + in_beijing(clock.now()).strftime("%Y%m%d") + secrets.token_hex(5).upper()
 
 
 def refund_options(*, user, order_no: str, item_ids: list[int] | None = None) -> dict:
@@ -116,7 +117,7 @@ def refund_create(*, buyer, order_no: str, reason: str, description: str, destin
             elif reason in policies.SUPPLIER_LIABLE:
                 put_to_supplier(refund=refund, order=order, reply_hours=facts.policy.supplier_reply_hours, now=now)
             else:
-                tell_buyer(refund, f"我们已收到您的退款申请，将在 {refund.sla_due_at:%Y-%m-%d %H:%M} 前完成审核。")
+                tell_buyer(refund, f"我们已收到您的退款申请，将在 {for_person(refund.sla_due_at)} 前完成审核。")
     except IntegrityError as exc:  # the one-open-request constraint caught a race
         raise Conflict("an item is already in an open refund request", code="REFUND_ALREADY_OPEN") from exc
     return reloaded(refund)

@@ -1,16 +1,17 @@
 """Domain objects to the contract's JSON. Money as decimal strings, times in Asia/Shanghai."""
 
-from django.utils import timezone, translation
+from django.utils import translation
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 
 from kameng.catalog.policies import RefundPolicy, summary
 from kameng.catalog.selectors import product_stock
 from kameng.core.money import fen_str
+from kameng.core.times import iso_beijing
 
 
 def iso(moment):
-    return timezone.localtime(moment).isoformat() if moment else None
+    return iso_beijing(moment)
 
 
 def product_out(product, *, in_list: bool = False) -> dict:

@@ -12,6 +12,7 @@ from kameng.catalog.policies import RefundPolicy
 from kameng.core import clock, locks
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kameng.core.money import Money
+from kameng.core.times import in_beijing, iso_beijing
 from kameng.inventory import services as inventory
 from kameng.ledger.services import wallet_debit_check
 from kameng.payments import services as payments
@@ -26,7 +27,7 @@ RECHARGE_ACCOUNT_MAX = 64
 
 
 def new_order_no() -> str:
-    return "K" + clock.now().strftime("%Y%m%d%H%M") + secrets.token_hex(5).upper()
+    return "K" + in_beijing(clock.now()).strftime("%Y%m%d%H%M") + secrets.token_hex(5).upper()
 
 
 def product_snapshot(product: Product) -> dict:
@@ -43,7 +44,7 @@ def product_snapshot(product: Product) -> dict:
         "supplier_id": product.supplier_id,
         "refund_policy": policy.to_stored(),
         "refund_policy_text": {"zh-hans": policy.text("zh-hans"), "en": policy.text("en")},
-        "captured_at": clock.now().isoformat(),
+        "captured_at": iso_beijing(clock.now()),
     }
 
 
@@ -110,7 +111,7 @@ def order_create(
         if product.uses_stock and not inventory.secrets_reserve(product=product, order=order, quantity=quantity):
             raise Conflict("not enough stock for this quantity", code="OUT_OF_STOCK")
         items = OrderItem.objects.bulk_create([OrderItem(order=order, position=i) for i in range(1, quantity + 1)])
-        order_event(order=order, event="created", actor=actor_label(buyer), note=f"terms accepted at {now.isoformat()}")
+        order_event(order=order, event="created", actor=actor_label(buyer), note=f"terms accepted at {iso_beijing(now)}")
         if channel == Channel.WALLET:
             payment = payments.wallet_payment_create(payer=buyer, amount=amount, order=order)
             payments.payment_capture(payment=payment, order=order, items=items)

@@ -12,6 +12,7 @@ from kameng.core import clock, locks
 from kameng.core.errors import Invalid
 from kameng.core.models import reloaded
 from kameng.core.money import InvalidAmount, Money
+from kameng.core.times import in_beijing
 from kameng.ledger.services import Accounts, Line, journal_post
 
 from . import audit, errors
@@ -25,7 +26,7 @@ NOTIFICATION_TOLERANCE = timedelta(hours=24)
 
 
 def new_payment_no() -> str:
-    return "P" + clock.now().strftime("%Y%m%d") + secrets.token_hex(6).upper()
+    return "P" + in_beijing(clock.now()).strftime("%Y%m%d") + secrets.token_hex(6).upper()
 
 
 def payment_create(*, payer, channel: str, amount: Money, order=None, purpose=PaymentPurpose.ORDER) -> Payment:
