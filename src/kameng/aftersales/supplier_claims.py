@@ -9,11 +9,11 @@ order → refund (kameng.core.locks) and re-check, so acting at once they make e
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
 
 from kameng.accounts.models import Role, User
 from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
+from kameng.core.times import for_person, iso_beijing
 from kameng.inventory.models import RevealRecord
 from kameng.notifications.services import notify
 
@@ -29,7 +29,7 @@ ANSWERABLE = ("submitted", "awaiting_buyer")
 
 
 def _local(moment) -> str:
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+    return for_person(moment)
 
 
 def supplier_of(order) -> User:
@@ -42,7 +42,7 @@ def put_to_supplier(*, refund: Refund, order, reply_hours: int, now) -> None:
     refund.supplier_answer = SupplierAnswer.PENDING
     refund.save()
     due = _local(refund.supplier_due_at)
-    refund_event(refund=refund, event="put_to_supplier", note=f"supplier answers by {refund.supplier_due_at.isoformat()}")
+    refund_event(refund=refund, event="put_to_supplier", note=f"supplier answers by {iso_beijing(refund.supplier_due_at)}")
     notify(user=supplier_of(order), refund=refund, title=f"新的售后申请待答复（{refund.refund_no}）",
            body=f"商品“{order.snapshot.get('name', '')}”的订单 {order.order_no} 收到售后申请（{refund.get_reason_display()}）。"
                 f"请在 {due} 前同意退款或提出异议；逾期未答复视为同意退款，由您承担。")
@@ -164,7 +164,7 @@ def claims_accept_silent(*, limit: int = 500) -> int:
             _answer(refund, SupplierAnswer.SILENT, "", now)
             refund.liable = "supplier"
             refund_event(refund=refund, event="supplier_silent",
-                         note=f"no answer by {refund.supplier_due_at.isoformat()}: counted as acceptance")
+                         note=f"no answer by {iso_beijing(refund.supplier_due_at)}: counted as acceptance")
             approve_now(refund=refund, order=order, actor=None, note="供货商逾期未答复，视为同意退款，由供货商承担。")
             notify(user=supplier_of(order), refund=refund, title=f"售后申请已按逾期同意处理（{refund.refund_no}）",
                    body=f"您未在 {_local(refund.supplier_due_at)} 前答复订单 {order.order_no} 的售后申请，"
