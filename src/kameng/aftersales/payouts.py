@@ -33,7 +33,7 @@ from . import gateway_payouts
 from .events import refund_event, tell_buyer
 from .locking import lock_payout, lock_refund
 from .models import Refund, RefundPayout, RefundStatus
-from .policies import PERSONAL_REASONS
+from .policies import KEY_REASONS, PERSONAL_REASONS
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +78,10 @@ def payout_start(*, refund: Refund, order: Order) -> RefundPayout:
 
 
 def _settle_keys(refund: Refund, now) -> None:
-    """Never revealed → back to stock; revealed → voided for ever."""
+    """Never revealed → back to stock; revealed, or claimed bad (invalid, already used) → voided for ever."""
     item_ids = list(refund.items.values_list("order_item_id", flat=True))
     for issue in KeyIssue.objects.select_related("order_item").filter(order_item_id__in=item_ids, returned_at__isnull=True):
-        if issue.order_item.first_revealed_at is None:
+        if issue.order_item.first_revealed_at is None and refund.reason not in KEY_REASONS:
             KeyIssue.objects.filter(id=issue.id).update(returned_at=now)
             CardSecret.objects.filter(id=issue.secret_id).update(status=SecretStatus.AVAILABLE, reserved_order=None)
         else:

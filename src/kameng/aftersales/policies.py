@@ -16,6 +16,7 @@ EVIDENCE_REASONS = ("invalid_key", "key_already_used", "not_as_described", "syst
 PERSONAL_REASONS = ("changed_mind", "wrong_account")
 ALL_REASONS = ("not_delivered", "topup_not_received", *EVIDENCE_REASONS, *PERSONAL_REASONS)
 KEY_REASONS = ("invalid_key", "key_already_used")
+KEY_KINDS = ("card", "link")  # products delivered as a key the buyer reveals
 SUPPLIER_LIABLE = ("invalid_key", "key_already_used", "not_as_described")
 TOPUP_CONFIRM_HOURS = 24
 # The supplier has it and has not answered: it may still succeed, so its result decides, not the clock.
@@ -35,6 +36,8 @@ class ItemFacts:
     revealed: bool
     open_request: bool
     requests_so_far: int
+    # Our records show this item's key was issued to another order before (it came back to stock unrevealed).
+    key_issued_elsewhere: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Option:
     fee_rate: Decimal = Decimal(0)
     needs_evidence: bool = False
     automatic: bool = False  # approved at once, without review
+    liable: str | None = None  # who bears the loss when the rule knows better than the reason alone
     deadline: datetime | None = None
 
 
@@ -124,6 +128,12 @@ def option(reason: str, facts: OrderFacts, items: list[ItemFacts], now: datetime
         if window_end is None or now > window_end:
             return Option(reason, False, f"已超过发货后 {policy.refund_window_hours} 小时的售后期限。Outside the refund window.",
                           deadline=window_end)
+        if reason == "key_already_used" and all(i.key_issued_elsewhere for i in items):
+            # The platform put an unrevealed key back on sale after a refund and issued it again: our own
+            # records explain the claim, and the re-issue was the platform's doing, so the platform pays.
+            return Option(reason, True, "平台记录显示该卡密曾发给另一订单（退款后退回库存再次发放），全额退款，立即通过，由平台承担。"
+                          "Our records show this key was issued to another order before: full refund at once, "
+                          "borne by the platform.", automatic=True, liable="platform", deadline=window_end)
         return Option(reason, True, f"请上传证据（截图、录屏或聊天记录），{policy.review_sla_workdays} 个工作日内审核，不收手续费。"
                       "Upload evidence; reviewed by a person; no fee.", needs_evidence=True, deadline=window_end)
 
@@ -138,6 +148,11 @@ def option(reason: str, facts: OrderFacts, items: list[ItemFacts], now: datetime
         if now > end:
             return Option(reason, False, f"已超过 {policy.refund_window_hours} 小时的售后期限。Outside the refund window.", deadline=end)
         fee_percent = (policy.personal_reason_fee_rate * 100).normalize()
+        if reason == "changed_mind" and facts.kind in KEY_KINDS and not undelivered:
+            # A delivered key nobody ever looked at can go back on sale: nothing for a person to judge.
+            return Option(reason, True, f"卡密从未查看，收取 {fee_percent}% 手续费后退款，立即通过。"
+                          "Never revealed: refunded at once with a fee.", fee_rate=policy.personal_reason_fee_rate,
+                          automatic=True, deadline=end)
         return Option(reason, True, f"卡密从未查看，可退款，收取 {fee_percent}% 手续费。Never revealed: refundable with a fee.",
                       fee_rate=policy.personal_reason_fee_rate, deadline=end)
 

@@ -5,6 +5,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from kameng.accounts.models import Role
 from kameng.catalog.policies import RefundPolicy
 from kameng.core.errors import Forbidden, Invalid, NotFound
+from kameng.inventory.models import KeyIssue
 from kameng.orders.models import Order, OrderItem
 
 from .models import OPEN_STATUSES, QUEUE_STATUSES, Refund, RefundItem
@@ -19,6 +20,11 @@ def order_facts(order: Order) -> OrderFacts:
         .annotate(
             open_request=Exists(RefundItem.objects.filter(order_item=OuterRef("pk"), active=True)),
             requests_so_far=Count("refund_items", distinct=True),
+            # Another item holds (or held) the key this item holds now.
+            key_issued_elsewhere=Exists(
+                KeyIssue.objects.filter(secret__issues__order_item=OuterRef("pk"), secret__issues__returned_at__isnull=True)
+                .exclude(order_item=OuterRef("pk"))
+            ),
         )
         .order_by("position")
     )
@@ -39,6 +45,7 @@ def order_facts(order: Order) -> OrderFacts:
                 revealed=item.first_revealed_at is not None,
                 open_request=item.open_request,
                 requests_so_far=item.requests_so_far,
+                key_issued_elsewhere=item.key_issued_elsewhere,
             )
             for item in items
         ],

@@ -100,7 +100,7 @@ def refund_create(*, buyer, order_no: str, reason: str, description: str, destin
                 refund_no=new_refund_no(), order=order, buyer=buyer, reason=reason, description=description,
                 destination=destination, amount_fen=amount.fen, fee_fen=fee.fen, refund_amount_fen=(amount - fee).fen,
                 fee_rate=f"{option.fee_rate:.2f}", needs_evidence=option.needs_evidence,
-                liable=policies.liable_party(reason), submitted_at=now,
+                liable=option.liable or policies.liable_party(reason), submitted_at=now,
                 sla_due_at=add_workdays(now, facts.policy.review_sla_workdays),
             )
             item_rows = lock_items(i.id for i in items)
