@@ -171,6 +171,8 @@ FILE_UPLOAD_HANDLERS = [
 # Uploads written by Django's storage are private like everything else in the data directory.
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# Uploads past the memory limit spool here, not in the shared /tmp: a killed upload leaves no plaintext there.
+FILE_UPLOAD_TEMP_DIR = str(config.private_dir("uploads"))
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -53,6 +53,14 @@ def data_dir() -> Path:
     return path
 
 
+def private_dir(name: str) -> Path:
+    """A folder under the data directory that only this user can enter (0700, tightened if it existed)."""
+    path = data_dir() / name
+    path.mkdir(mode=0o700, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
 def flag(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:

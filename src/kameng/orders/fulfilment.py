@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 
 from kameng.catalog.models import ProductKind
 from kameng.core import clock, locks
@@ -67,16 +67,24 @@ def deliver_items(*, order: Order, items) -> None:
     # Given every item of the order, none can be left pending; otherwise ask the database.
     if len(items) < order.quantity and order.items.filter(status=ItemStatus.PENDING).exists():
         return
-    order.mark_delivered(at=now)
-    order.save(update_fields=["status", "delivered_at"])
+    if order.status == OrderStatus.PARTIALLY_REFUNDED:
+        # Some items were refunded before the rest could be delivered (a backorder): the order keeps its
+        # status, and only what escrow still holds for it is settled — the refunds took their share out.
+        settled_fen = max(0, _credited(order, Accounts.ESCROW))
+        order.delivered_at = now
+        order.save(update_fields=["delivered_at"])
+    else:
+        settled_fen = order.amount_fen
+        order.mark_delivered(at=now)
+        order.save(update_fields=["status", "delivered_at"])
     order_event(order=order, event="delivered", note=f"{len(items)} item(s)")
-    commission = commission_fen(order.amount_fen, Decimal(settings.KAMENG_COMMISSION_RATE))
+    commission = commission_fen(settled_fen, Decimal(settings.KAMENG_COMMISSION_RATE))
     journal_post(
         reference=f"settle:{order.order_no}",
         kind="order_settled",
         lines=[
-            Line(Accounts.ESCROW, order.amount_fen),
-            Line(Accounts.payable(order.product.supplier_id), -(order.amount_fen - commission)),
+            Line(Accounts.ESCROW, settled_fen),
+            Line(Accounts.payable(order.product.supplier_id), -(settled_fen - commission)),
             Line(Accounts.COMMISSION, -commission),
         ],
         order=order,
@@ -84,13 +92,21 @@ def deliver_items(*, order: Order, items) -> None:
 
 
 def backorders_deliver(*, product_id: int) -> int:
-    """Fill paid-but-undelivered orders of a product from new stock, oldest payment first."""
+    """Fill paid-but-undelivered orders of a product from new stock, oldest payment first.
+
+    An order whose other items were refunded meanwhile (`partially_refunded`) still waits for the rest.
+    """
     delivered = 0
-    candidates = Order.objects.filter(product_id=product_id, status=OrderStatus.PAID).order_by("paid_at", "id")
+    waiting = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
+    pending = OrderItem.objects.filter(order=OuterRef("pk"), status=ItemStatus.PENDING)
+    candidates = (Order.objects.filter(Exists(pending), product_id=product_id, status__in=waiting)
+                  .order_by("paid_at", "id"))
     for order_id in candidates.values_list("id", flat=True):
         with transaction.atomic():
-            order = Order.objects.select_for_update().select_related("product").get(id=order_id)
-            if order.status != OrderStatus.PAID or not order.product.uses_stock:
+            order = lock_order(order_id)
+            if order.status not in waiting or not order.product.uses_stock:
+                continue
+            if not order.items.filter(status=ItemStatus.PENDING).exists():
                 continue
             if not _deliver_from_stock(order):
                 break
