@@ -26,6 +26,8 @@ KAMENG_MAX_QUANTITY = int(os.environ.get("KAMENG_MAX_QUANTITY", "100"))
 KAMENG_TOKEN_DAYS = int(os.environ.get("KAMENG_TOKEN_DAYS", "30"))
 KAMENG_MAX_UNPAID_ORDERS = int(os.environ.get("KAMENG_MAX_UNPAID_ORDERS", "5"))
 KAMENG_MAX_KEYS_PER_REQUEST = int(os.environ.get("KAMENG_MAX_KEYS_PER_REQUEST", "10000"))
+# A top-up (or on-demand card order) with no result from its source this long past its promise is refunded.
+KAMENG_TOPUP_TIMEOUT_HOURS = float(os.environ.get("KAMENG_TOPUP_TIMEOUT_HOURS", "48"))
 # A worker that has not beaten its heartbeat for this long is dead: its claimed jobs return to the queue.
 KAMENG_JOB_LEASE_SECONDS = int(os.environ.get("KAMENG_JOB_LEASE_SECONDS", "60"))
 # Each configured real gateway's statement for yesterday is reconciled once a day, from this hour (Beijing

@@ -46,7 +46,7 @@ def payments(order) -> list[dict]:
 
 
 def platform_record(*, order, items=None) -> dict:
-    topup = getattr(order, "topup", None) if order.snapshot.get("kind") == "topup" else None
+    topup = getattr(order, "topup", None) if order.snapshot.get("kind") == "topup" or order.snapshot.get("on_demand") else None
     return {
         "order_no": order.order_no,
         "status": order.status,

@@ -28,7 +28,7 @@ def order_facts(order: Order) -> OrderFacts:
         )
         .order_by("position")
     )
-    topup = getattr(order, "topup", None) if order.snapshot.get("kind") == "topup" else None
+    topup = getattr(order, "topup", None) if order.snapshot.get("kind") == "topup" or order.snapshot.get("on_demand") else None
     return OrderFacts(
         kind=order.snapshot["kind"],
         status=order.status,

@@ -76,7 +76,7 @@ def order_out(order, *, payment=None) -> dict:
         "terms_accepted_at": iso(order.terms_accepted_at),
         "payment": payment_out(payment) if payment else None,
     }
-    topup = getattr(order, "topup", None) if order.snapshot.get("kind") == "topup" else None
+    topup = getattr(order, "topup", None) if order.snapshot.get("kind") == "topup" or order.snapshot.get("on_demand") else None
     if topup is not None:
         body["topup"] = {"status": topup.status, "upstream_ref": topup.upstream_ref, "account": topup.account}
     return body

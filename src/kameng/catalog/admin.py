@@ -1,11 +1,152 @@
-from django.contrib import admin
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
-from .models import Product
+from kameng.core import clock
+
+from .models import Product, SupplierNotification, SupplierSource
+from .suppliers.base import SupplierError
+
+
+class SupplierSourceForm(forms.ModelForm):
+    """The secrets are write-only: never rendered back, replaced only when a new value is typed."""
+
+    api_secret = forms.CharField(label=_("接口密钥"), required=False, strip=True,
+                                 widget=forms.PasswordInput(render_value=False),
+                                 help_text=_("我方请求的签名密钥（HMAC-SHA256）。保存后不再显示；留空则保持不变。"))
+    notify_secret = forms.CharField(label=_("回调密钥"), required=False, strip=True,
+                                    widget=forms.PasswordInput(render_value=False),
+                                    help_text=_("货源应答与结果回调的签名密钥。保存后不再显示；留空则保持不变。"))
+
+    class Meta:
+        model = SupplierSource
+        fields = ("name", "endpoint_url", "merchant_id", "timeout_seconds", "is_active")
+
+    def clean_endpoint_url(self):
+        from urllib.parse import urlsplit
+
+        url = self.cleaned_data["endpoint_url"].strip()
+        parts = urlsplit(url)
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and (local or settings.KAMENG_SANDBOX)):
+            raise ValidationError(_("接口地址必须使用 https。"))
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValidationError(_("接口地址不能包含查询参数、片段或账号密码。"))
+        return url
+
+    def clean_merchant_id(self):
+        value = self.cleaned_data["merchant_id"].strip()
+        if not value.isascii() or not all(c.isalnum() or c in "-_" for c in value):
+            raise ValidationError(_("商户号只能包含字母、数字、- 和 _。"))
+        return value
+
+    def clean_timeout_seconds(self):
+        value = self.cleaned_data["timeout_seconds"]
+        if not 1 <= value <= 60:
+            raise ValidationError(_("超时须在 1 到 60 秒之间。"))
+        return value
+
+    def _secret(self, name: str) -> str:
+        value = self.cleaned_data.get(name, "")
+        creating = self.instance.pk is None
+        if not value:
+            if creating:
+                raise ValidationError(_("新建货源时必须填写此密钥。"))
+            return ""
+        if len(value) < 16 or len(value) > 256 or not value.isascii() or not value.isprintable() or " " in value:
+            raise ValidationError(_("密钥须为 16 到 256 个可打印 ASCII 字符，且不含空格。"))
+        return value
+
+    def clean_api_secret(self):
+        return self._secret("api_secret")
+
+    def clean_notify_secret(self):
+        return self._secret("notify_secret")
+
+    def save(self, commit=True):
+        source = super().save(commit=False)
+        now = clock.now()
+        source.created_at = source.created_at or now
+        source.updated_at = now
+        source.set_secrets(api_secret=self.cleaned_data.get("api_secret"),
+                           notify_secret=self.cleaned_data.get("notify_secret"))
+        if commit:
+            source.save()
+        return source
+
+
+@admin.register(SupplierSource)
+class SupplierSourceAdmin(admin.ModelAdmin):
+    form = SupplierSourceForm
+    list_display = ("id", "name", "endpoint_url", "merchant_id", "timeout_seconds", "is_active", "updated_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "merchant_id")
+    readonly_fields = ("notify_url",)
+    actions = ["query_balance"]
+
+    @admin.display(description=_("回调地址（填写到货源后台）"))
+    def notify_url(self, source):
+        from .supply import notify_url
+
+        return notify_url(source) if source.pk else _("保存后生成")
+
+    @admin.action(description=_("查询所选货源的余额"))
+    def query_balance(self, request, queryset):
+        from .suppliers.protocol import yuan
+        from .supply import balance_fen
+
+        for source in queryset:
+            try:
+                figure = balance_fen(source)
+            except SupplierError as exc:
+                self.message_user(request, _("%(name)s：余额查询失败（%(why)s）") % {"name": source.name,
+                                  "why": type(exc).__name__}, messages.WARNING)
+                continue
+            self.message_user(request, _("%(name)s：余额 %(yuan)s 元") % {"name": source.name, "yuan": yuan(figure)})
+
+    def has_delete_permission(self, request, obj=None):  # orders point at it; switch it off instead
+        return False
+
+
+@admin.register(SupplierNotification)
+class SupplierNotificationAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "source", "order_no", "outcome")
+    list_filter = ("outcome",)
+    search_fields = ("order_no",)
+    readonly_fields = ("source", "source_ref", "order_no", "nonce", "nonce_spent", "fields", "outcome", "received_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ProductAdminForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = ("supplier", "name", "description", "kind", "price_fen", "face_value_fen", "delivery_promise_minutes",
+                  "refund_policy", "is_manual", "source", "source_sku", "is_active", "created_at", "updated_at")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("source") is not None:
+            if data.get("is_manual"):
+                raise ValidationError(_("人工发货的商品不能指定货源。"))
+            if not data.get("source_sku"):
+                raise ValidationError(_("指定货源时必须填写货源商品编码。"))
+        return data
 
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "kind", "price_fen", "supplier", "is_manual", "is_active", "created_at")
-    list_filter = ("kind", "is_manual", "is_active")
+    form = ProductAdminForm
+    list_display = ("id", "name", "kind", "price_fen", "supplier", "source", "is_manual", "is_active", "created_at")
+    list_filter = ("kind", "is_manual", "is_active", "source")
     search_fields = ("name",)
     raw_id_fields = ("supplier",)

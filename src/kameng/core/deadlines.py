@@ -13,6 +13,7 @@ def process_due() -> dict[str, int]:
     from kameng.aftersales.payouts import gateway_refunds_notify_due, payouts_reconcile
     from kameng.aftersales.services import refunds_close_unanswered
     from kameng.aftersales.supplier_claims import claims_accept_silent
+    from kameng.catalog.supply import supply_query_due
     from kameng.notifications.services import outbox_send_due
     from kameng.orders.fulfilment import topups_send_due
     from kameng.orders.services import orders_expire_due
@@ -30,6 +31,7 @@ def process_due() -> dict[str, int]:
         "gateway_refunds_notified": gateway_refunds_notify_due(),
         "outbox_sent": outbox_send_due(),
         "topups_sent": topups_send_due(),
+        "topups_queried": supply_query_due(),
         "import_files_removed": imports_clean_abandoned(),
         "statements_reconciled": reconciliations_due(),
     }

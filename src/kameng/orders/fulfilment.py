@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Sum
 
-from kameng.catalog.models import ProductKind
 from kameng.core import clock, locks
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kameng.core.money import Money
@@ -38,7 +37,7 @@ def order_paid(*, order: Order, payment, items: list | None = None) -> Order:
     product = order.product
     if product.uses_stock:
         _deliver_from_stock(order, items)
-    elif product.kind == ProductKind.TOPUP:
+    elif product.sent_to_source:  # a top-up, or card keys bought from the source now
         TopupDispatch.objects.create(order=order, account=order.recharge_account, created_at=clock.now())
         from .tasks import dispatch_topup
 
@@ -120,12 +119,13 @@ TOPUP_RESEND_AFTER = timedelta(minutes=2)
 
 
 def topup_dispatch(*, order_id: int) -> None:
-    """Send a queued top-up to the supplier's system. Safe to run twice: only a queued one is sent.
+    """Send a queued top-up (or on-demand card order) to its source. Safe to run twice: only a queued one is sent.
 
     Under the order's lock (the lock a refund request takes first), so a refund and a send never cross:
     a top-up refunded while queued is cancelled, never sent; one held by an open refund request waits.
+    The source dedupes on our order number, so a re-run after a crash here never tops up twice.
     """
-    from kameng.catalog.suppliers import adapter_for
+    from kameng.catalog import supply
 
     with transaction.atomic():
         order = lock_order(order_id)
@@ -141,12 +141,17 @@ def topup_dispatch(*, order_id: int) -> None:
         if statuses != {ItemStatus.PENDING}:
             return  # an open refund request holds it; sent by topups_send_due if the request is let go
         topup.attempts += 1
-        # The supplier dedupes on the order number, so a re-run after a crash here never tops up twice.
-        ref = adapter_for(order.product).submit(order_no=order.order_no, account=topup.account,
-                                                face_value_fen=order.product.face_value_fen, quantity=order.quantity)
-        topup.mark_dispatched(ref=ref, at=clock.now())
+        try:
+            sent = supply.order_submit(order=order, account=topup.account)
+        except supply.NotPlaced as exc:  # a signed refusal, or no source to send to: it never will be placed
+            topup.save(update_fields=["attempts"])
+            topup_settle(order=order, succeeded=False, actor="system", reason=exc.reason)
+            return
+        topup.mark_dispatched(ref=sent.supplier_ref, at=clock.now())
         topup.save()
-        order_event(order=order, event="topup_dispatched", note=ref)
+        order_event(order=order, event="topup_dispatched", note=sent.supplier_ref or "outcome unknown: will ask")
+        if sent.state in (supply.SupplyState.SUCCEEDED, supply.SupplyState.FAILED):  # some sources answer at once
+            supply.result_settle(order=order, result=sent, actor=f"supplier:{supply.source_label(order)}")
 
 
 def topups_send_due(*, limit: int = 200) -> int:
@@ -165,7 +170,7 @@ def topups_send_due(*, limit: int = 200) -> int:
 
 
 def topup_report(*, actor, order_no: str, status: str) -> TopupDispatch:
-    """The supplier's system reports a top-up's result: recorded once, whatever happened meanwhile."""
+    """The sandbox supplier's result, reported by hand: recorded once, whatever happened meanwhile."""
     if actor.role not in ("admin", "supplier"):
         raise Forbidden("only the supplier or an admin reports top-up results", code="ROLE_FORBIDDEN")
     if status not in ("success", "failed"):
@@ -175,31 +180,54 @@ def topup_report(*, actor, order_no: str, status: str) -> TopupDispatch:
         order = lock_order(order_id) if order_id else None
         if order is None or (actor.role == "supplier" and order.product.supplier_id != actor.id):
             raise NotFound("no such order", code="ORDER_NOT_FOUND")
-        topup = locks.lock_first(TopupDispatch.objects.filter(order=order))
-        if topup is None:
-            raise Conflict("this order has no top-up in progress", code="NO_TOPUP")
-        finished = (TopupStatus.SUCCEEDED,) if status == "success" else (
-            TopupStatus.SUCCEEDED, TopupStatus.FAILED, TopupStatus.CANCELLED)
-        if topup.status in finished:
-            raise Conflict(f"the top-up is already {topup.status}", code="TOPUP_FINISHED")
-        now = clock.now()
-        if status == "success":
-            topup.mark_succeeded(at=now)
-            topup.save()
-            order_event(order=order, event="topup_succeeded", actor=actor_label(actor))
-            items = list(order.items.order_by("position"))
-            if all(item.status == ItemStatus.PENDING for item in items):
-                deliver_items(order=order, items=items)
-            else:
-                _deliver_after_refund(order=order, items=items, actor=actor)
-        else:
-            topup.mark_failed(reason="reported failed by the supplier", at=now)
-            topup.save()
-            order_event(order=order, event="topup_failed", actor=actor_label(actor))
-            from .tasks import refund_failed_topup
+        return topup_settle(order=order, succeeded=status == "success", actor=actor_label(actor),
+                            reason="reported failed by the supplier")
 
-            refund_failed_topup.enqueue(order.id)  # commits with the failure, or neither happened
-        return topup
+
+def topup_settle(*, order: Order, succeeded: bool, actor: str, reason: str = "", cards: tuple[str, ...] = (),
+                 timed_out: bool = False) -> TopupDispatch:
+    """A result for the order's top-up (or on-demand card order), from wherever it came. The caller holds the order's lock.
+
+    Success delivers (the keys, for cards) — even after a refund, which the platform then bears; failure
+    refunds the buyer automatically. A result for a top-up already finished raises TOPUP_FINISHED.
+    """
+    topup = locks.lock_first(TopupDispatch.objects.filter(order=order))
+    if topup is None:
+        raise Conflict("this order has no top-up in progress", code="NO_TOPUP")
+    finished = (TopupStatus.SUCCEEDED,) if succeeded else (
+        TopupStatus.SUCCEEDED, TopupStatus.FAILED, TopupStatus.CANCELLED)
+    if topup.status in finished:
+        raise Conflict(f"the top-up is already {topup.status}", code="TOPUP_FINISHED")
+    now = clock.now()
+    if succeeded:
+        items = list(order.items.order_by("position"))
+        if order.product.bought_on_demand:
+            _issue_bought_keys(order=order, items=items, cards=cards)
+        topup.mark_succeeded(at=now)
+        topup.save()
+        order_event(order=order, event="topup_succeeded", actor=actor)
+        if all(item.status == ItemStatus.PENDING for item in items):
+            deliver_items(order=order, items=items)
+        else:
+            _deliver_after_refund(order=order, items=items, actor=actor)
+    else:
+        topup.mark_failed(reason=reason or "failed", at=now)
+        topup.save()
+        order_event(order=order, event="topup_timed_out" if timed_out else "topup_failed", actor=actor,
+                    note=reason[:200])
+        from .tasks import refund_failed_topup
+
+        refund_failed_topup.enqueue(order.id, timed_out)  # commits with the failure, or neither happened
+    return topup
+
+
+def _issue_bought_keys(*, order: Order, items: list, cards: tuple[str, ...]) -> None:
+    """Keys bought from the source go to every item still owed one, stored encrypted like stocked keys."""
+    owed = [item for item in items if item.status in (ItemStatus.PENDING, ItemStatus.REFUND_PENDING)]
+    if len(cards) != order.quantity:
+        raise Invalid(f"the source sent {len(cards)} key(s) for {order.quantity} item(s)", code="CARDS_UNUSABLE")
+    for item, card in zip(owed, cards, strict=False):
+        inventory.secret_issue_manual(product=order.product, item=item, secret_text=card)
 
 
 def _credited(order: Order, code: str) -> int:
@@ -210,7 +238,7 @@ def _credited(order: Order, code: str) -> int:
              .aggregate(total=Sum("amount_fen"))["total"] or 0)
 
 
-def _deliver_after_refund(*, order: Order, items: list, actor) -> None:
+def _deliver_after_refund(*, order: Order, items: list, actor: str) -> None:
     """The supplier topped up an order that was (being) refunded: the buyer has both the top-up and the money.
 
     The supplier did the work and is paid as for any delivery. What the buyer already got back is no longer
@@ -244,7 +272,7 @@ def _deliver_after_refund(*, order: Order, items: list, actor) -> None:
         memo="top-up delivered after a refund; the platform bears what the buyer got back",
     )
     order_event(
-        order=order, event="topup_succeeded_after_refund", actor=actor_label(actor),
+        order=order, event="topup_succeeded_after_refund", actor=actor,
         note=(f"上游报告充值成功，但订单已退款或退款中：平台承担 {Money(borne)} 元（已退回买家部分），"
               f"供货商照常结算；待平台核实后可向买家追偿。"
               f"refunded before the supplier's success: the platform bears {Money(borne)}"),

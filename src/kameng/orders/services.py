@@ -38,6 +38,7 @@ def product_snapshot(product: Product) -> dict:
         "description": product.description,
         "kind": product.kind,
         "is_manual": product.is_manual,
+        "on_demand": product.bought_on_demand,  # keys bought from the source when paid, not from stock
         "price": str(Money(product.price_fen)),
         "face_value": str(Money(product.face_value_fen)),
         "delivery_promise_minutes": product.delivery_promise_minutes,

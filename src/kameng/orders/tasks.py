@@ -7,6 +7,8 @@ from django.tasks import task
 logger = logging.getLogger(__name__)
 
 FAILED_TOPUP_NOTE = "系统自动申请：供货商报告充值失败，订单款项全额原路退回。The supplier reported the top-up failed."
+TIMED_OUT_TOPUP_NOTE = ("系统自动申请：供货商超时未返回充值结果，订单款项全额原路退回。"
+                        "The supplier gave no result in time.")
 
 
 @task()
@@ -17,8 +19,8 @@ def dispatch_topup(order_id: int) -> None:
 
 
 @task()
-def refund_failed_topup(order_id: int) -> str:
-    """A failed top-up is refunded without the buyer having to ask (approved at once by the rules)."""
+def refund_failed_topup(order_id: int, timed_out: bool = False) -> str:
+    """A failed or timed-out top-up is refunded without the buyer having to ask (approved at once by the rules)."""
     from kameng.aftersales.services import refund_create
     from kameng.core.errors import DomainError
 
@@ -27,7 +29,7 @@ def refund_failed_topup(order_id: int) -> str:
     order = Order.objects.select_related("buyer").get(id=order_id)
     try:
         refund = refund_create(buyer=order.buyer, order_no=order.order_no, reason="not_delivered",
-                               description=FAILED_TOPUP_NOTE)
+                               description=TIMED_OUT_TOPUP_NOTE if timed_out else FAILED_TOPUP_NOTE)
     except DomainError as exc:  # already refunded or asked for, or delivered after all: nothing to do
         logger.info("no automatic refund for failed top-up %s: %s", order.order_no, exc.code)
         return exc.code
