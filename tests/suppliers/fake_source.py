@@ -45,6 +45,7 @@ class FakeSource:
         self.release = threading.Event()
         self.calls: list[str] = []
         self.submit_code = "0000"
+        self.instant_cards: list | None = None  # answer a card order at once, with these keys
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -128,6 +129,8 @@ class FakeSource:
         order = self.orders.get(order_no)
         if order is None:  # deduped on our order number
             order = {**request, "order_no": "S" + secrets.token_hex(6).upper(), "status": "processing", "cards": []}
+            if self.instant_cards is not None:
+                order.update(status="success", cards=self.instant_cards)
             self.orders[order_no] = order
         return "0000", self._public(order)
 

@@ -162,6 +162,13 @@ def test_a_signed_refusal_of_the_order_refunds_at_once(fake, buy):
     assert api.get("/wallet").json()["balance"] == "100.00"
 
 
+def test_the_sandbox_result_route_cannot_settle_an_order_of_a_real_source(fake, buy, api_as, admin):
+    api, order = buy()
+    answer = api_as(admin).post(f"/sandbox/topups/{order['order_no']}/result", {"status": "success"})
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "NOT_SANDBOX_TOPUP"
+    assert state(api, order) == ("paid", "dispatched")
+
+
 def test_balance_query(fake, source):
     assert balance_fen(source) == 123_456
     fake.mode = "bad_signature"
@@ -177,6 +184,24 @@ def test_card_keys_bought_on_demand_are_delivered_encrypted(live, fake, buy):
     assert api.get(f"/orders/{order['order_no']}").json()["status"] == "delivered"
     revealed = api.post(f"/orders/{order['order_no']}/reveal").json()
     assert sorted(k["secret"] for k in revealed["items"]) == ["CARD-0001 PIN-1111", "CARD-0002 PIN-2222"]
+
+
+def test_card_keys_in_the_submit_answer_are_delivered_at_once(fake, buy):
+    fake.instant_cards = ["INSTANT-0001 PIN-9"]
+    api, order = buy(kind="card")
+    assert api.get(f"/orders/{order['order_no']}").json()["status"] == "delivered"
+    assert api.post(f"/orders/{order['order_no']}/reveal").json()["items"][0]["secret"] == "INSTANT-0001 PIN-9"
+
+
+def test_unusable_card_keys_are_refused_and_leave_the_order_in_flight(live, fake, buy):
+    api, order = buy(kind="card", quantity=2)
+    fake.finish(order["order_no"], "success", cards=["ONLY-ONE-CARD"])
+    status, body = fake.notify(order["order_no"])
+    assert status == 422 and body["code"] == "1005" and body["error"]["code"] == "CARDS_UNUSABLE"
+    assert state(api, order) == ("paid", "dispatched")
+    fake.finish(order["order_no"], "success", cards=["CARD-A1", "CARD-A2"])  # the source corrects itself
+    assert fake.notify(order["order_no"])[1]["code"] == "0000"
+    assert state(api, order) == ("delivered", "succeeded")
 
 
 def test_the_secrets_never_reach_logs_or_admin_pages(live, fake, buy, source, make_user, caplog):

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Sum
 
 from kameng.core import clock, locks
-from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
+from kameng.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from kameng.core.money import Money
 from kameng.inventory import services as inventory
 from kameng.ledger.services import Accounts, Line, journal_post
@@ -151,7 +151,11 @@ def topup_dispatch(*, order_id: int) -> None:
         topup.save()
         order_event(order=order, event="topup_dispatched", note=sent.supplier_ref or "outcome unknown: will ask")
         if sent.state in (supply.SupplyState.SUCCEEDED, supply.SupplyState.FAILED):  # some sources answer at once
-            supply.result_settle(order=order, result=sent, actor=f"supplier:{supply.source_label(order)}")
+            try:
+                with transaction.atomic():
+                    supply.result_settle(order=order, result=sent, actor=f"supplier:{supply.source_label(order)}")
+            except DomainError as exc:  # an answer we cannot apply: stays in flight for the query (or timeout)
+                logger.error("result of %s in the submit answer not applied: %s", order.order_no, exc.code)
 
 
 def topups_send_due(*, limit: int = 200) -> int:
@@ -180,6 +184,11 @@ def topup_report(*, actor, order_no: str, status: str) -> TopupDispatch:
         order = lock_order(order_id) if order_id else None
         if order is None or (actor.role == "supplier" and order.product.supplier_id != actor.id):
             raise NotFound("no such order", code="ORDER_NOT_FOUND")
+        from kameng.catalog.models import SupplierOrder
+
+        if SupplierOrder.objects.filter(order=order, source__isnull=False).exists():
+            raise Conflict("this order went to a configured source: its result comes only from that source",
+                           code="NOT_SANDBOX_TOPUP")
         return topup_settle(order=order, succeeded=status == "success", actor=actor_label(actor),
                             reason="reported failed by the supplier")
 
