@@ -76,8 +76,10 @@ def test_the_supplier_is_asked_once_even_if_the_worker_died_after_it_accepted(pa
     """The crash came between the supplier's acceptance and our commit: the re-run submits again with the same
     order number, which the supplier dedupes, so the account is topped up once."""
     from kameng.catalog.suppliers import SandboxSupplier
+    from kameng.catalog.suppliers.base import SupplyKind, SupplyOrder
 
-    first = SandboxSupplier().submit(order_no=paid_topup.order_no, account="13800138000", face_value_fen=1000, quantity=1)
+    first = SandboxSupplier().submit(SupplyOrder(order_no=paid_topup.order_no, kind=SupplyKind.TOPUP, sku="",
+                                                 face_value_fen=1000, quantity=1, account="13800138000")).supplier_ref
     run_queued_tasks()
     assert TopupDispatch.objects.get(order=paid_topup).upstream_ref == first
     assert SandboxSupplierTopup.objects.filter(order_no=paid_topup.order_no).count() == 1
