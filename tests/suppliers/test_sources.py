@@ -169,6 +169,21 @@ def test_the_sandbox_result_route_cannot_settle_an_order_of_a_real_source(fake, 
     assert state(api, order) == ("paid", "dispatched")
 
 
+def test_an_oversized_or_hostile_callback_is_refused_without_a_500(fake, buy, source):
+    api, order = buy()
+    client = Client()
+    big = client.post(f"/api/v1/suppliers/notify/{source.id}", data=b"{" + b" " * (70 * 1024) + b"}",
+                      content_type="application/json")
+    assert big.status_code == 413
+    nul = client.post(f"/api/v1/suppliers/notify/{source.id}%00", data=b"{}", content_type="application/json")
+    assert nul.status_code == 404 and nul.json()["code"] == "1004"
+    unsigned = client.post(f"/api/v1/suppliers/notify/{source.id}", data=fake.callback_body(order["order_no"]),
+                           content_type="application/json")
+    assert unsigned.status_code == 400 and unsigned.json()["code"] == "1005"
+    assert state(api, order) == ("paid", "dispatched")
+    assert SupplierNotification.objects.filter(outcome="SOURCE_NOT_FOUND").count() == 1
+
+
 def test_balance_query(fake, source):
     assert balance_fen(source) == 123_456
     fake.mode = "bad_signature"

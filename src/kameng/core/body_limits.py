@@ -25,6 +25,8 @@ DEFAULT_BODY = 10 * MB  # JSON and forms: above DATA_UPLOAD_MAX_MEMORY_SIZE, so 
 LIMITS: tuple[tuple[str, re.Pattern, int], ...] = (
     # Gateways send a few form fields or a small JSON document; nobody honest sends more.
     ("notify", re.compile(r"^/api/v1/payments/notify/"), 64 * KB),
+    # A goods source's result callback: a small JSON document, at most a hundred card keys (KSP/1).
+    ("", re.compile(r"^/api/v1/suppliers/notify/"), 64 * KB),
     ("evidence", re.compile(r"^/api/v1/refunds/[^/]+/evidence$"), EVIDENCE_BODY),
     ("evidence", re.compile(r"^/refunds/\d+/evidence/$"), EVIDENCE_BODY),
     ("evidence", re.compile(r"^/orders/[^/]+/refund/$"), EVIDENCE_BODY),  # the refund form may carry a file

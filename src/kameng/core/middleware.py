@@ -30,11 +30,12 @@ class TextGate:
     (kameng.api.base), multipart text fields by the page forms (kameng.web.forms): both use
     kameng.core.text like this gate.
 
-    Payment and refund notifications (/api/v1/payments/notify/…, and the older refund-notify path) pass
-    through: the payments code records every refused notification itself, which a refusal here would hide.
+    Payment and refund notifications (/api/v1/payments/notify/…, and the older refund-notify path) and the
+    goods sources' callbacks (/api/v1/suppliers/notify/…) pass through: their code records every refused
+    notification itself, which a refusal here would hide.
     """
 
-    SKIP = ("/api/v1/payments/notify/", "/api/v1/payments/refund-notify/")
+    SKIP = ("/api/v1/payments/notify/", "/api/v1/payments/refund-notify/", "/api/v1/suppliers/notify/")
     FORM = "application/x-www-form-urlencoded"
 
     def __init__(self, get_response):
