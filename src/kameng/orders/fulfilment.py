@@ -227,6 +227,9 @@ def topup_settle(*, order: Order, succeeded: bool, actor: str, reason: str = "",
         from .tasks import refund_failed_topup
 
         refund_failed_topup.enqueue(order.id, timed_out)  # commits with the failure, or neither happened
+    from kameng.catalog.models import SupplierOrder
+
+    SupplierOrder.objects.filter(order=order).update(next_query_at=None)  # nothing left to ask the source
     return topup
 
 
