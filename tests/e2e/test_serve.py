@@ -61,11 +61,11 @@ def server(tmp_path_factory):
 
 
 def login(base, name):
-    token = httpx.post(f"{base}/auth/token", json={"username": name, "password": "pw123456"}).json()["token"]
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    token = httpx.post(f"{base}/auth/token", json={"username": name, "password": "pw123456"}, timeout=30).json()["token"]
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
-def wait_for(check, seconds=15):
+def wait_for(check, seconds=60):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = check()
