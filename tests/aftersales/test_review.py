@@ -97,11 +97,20 @@ def test_urge_only_after_the_deadline_then_the_senior_queue(bought, api_as, revi
     contested(refund["id"])  # a contested claim waits for a reviewer; an uncontested one is the supplier's
     early = api.post(f"/refunds/{refund['id']}/urge")
     assert early.status_code == 409
-    advance(24 * 8)
+    advance(hours_until(refund["sla_due_at"]) + 0.5)  # the sweep escalates it at the deadline
     urged = api.post(f"/refunds/{refund['id']}/urge")
     assert urged.status_code == 200 and urged.json()["escalated"]
     senior_queue = api_as(senior).get("/staff/refunds?queue=senior").json()
-    assert [r["id"] for r in senior_queue] == [refund["id"]] and senior_queue[0]["overdue"]
+    assert [r["id"] for r in senior_queue] == [refund["id"]]
+    assert api.post(f"/refunds/{refund['id']}/urge").json()["error"]["code"] == "ALREADY_URGED"
+
+
+def hours_until(iso_moment: str) -> float:
+    from datetime import datetime
+
+    from kameng.core import clock
+
+    return (datetime.fromisoformat(iso_moment) - clock.now()).total_seconds() / 3600
 
 
 def test_appeal_goes_to_a_different_senior_reviewer_and_is_final(bought, api_as, senior, make_user, advance):
@@ -168,8 +177,9 @@ def test_reviewers_are_told_when_the_buyer_answers_urges_or_appeals(bought, api_
     api_as(reviewer).post(f"/staff/refunds/{refund['id']}/request-info", {"message": "请上传截图"})
     api.post(f"/refunds/{refund['id']}/messages", {"body": "截图已上传，提示为卡密不存在。"})
     assert InboxMessage.objects.filter(user=reviewer, refund_id=refund["id"], title__contains="补充").exists()
-    advance(24 * 8)
-    api.post(f"/refunds/{refund['id']}/urge")
+    advance(hours_until(api.get(f"/refunds/{refund['id']}").json()["sla_due_at"]) + 0.5)
+    assert InboxMessage.objects.filter(user=senior, title__contains="已超过审核期限").exists()  # the deadline told them
+    assert api.post(f"/refunds/{refund['id']}/urge").status_code == 200
     assert InboxMessage.objects.filter(user=senior, title__contains="催办").exists()
 
 

@@ -82,3 +82,25 @@ def test_many_buyers_refunded_at_once_all_get_their_answer(make_user, make_produ
                                                          description="付款后一直没有到账，订单显示处理中。"))
     assert all(isinstance(r, Refund) and r.status == "refunded" for r in results), results
     assert Journal.objects.filter(kind="refund").count() == len(orders)
+
+
+def test_two_workers_sweeping_at_once_decide_each_due_refund_once(make_user, make_product, fund_wallet, racer):
+    """Deadline actions lock and re-check: two sweeps together escalate once and approve once."""
+    from datetime import timedelta
+
+    from kameng.aftersales.models import RefundEvent
+    from kameng.core import clock
+    from kameng.core.deadlines import process_due
+
+    refunds = [delivered_refund(make_user, make_product, fund_wallet, "wallet") for _ in range(4)]
+    Refund.objects.filter(id__in=[r.id for r in refunds]).update(sla_due_at=clock.now() - timedelta(days=30))
+    results = racer(2, lambda i: process_due())
+    assert not [r for r in results if isinstance(r, Exception)], results
+    if any(Refund.objects.filter(status="submitted")):  # one sweep escalated; the new deadline is in the past too
+        racer(2, lambda i: process_due())
+    for refund in refunds:
+        names = list(RefundEvent.objects.filter(refund=refund).values_list("event", flat=True))
+        assert names.count("escalated") == 1 and names.count("auto_approved") == 1, names
+    assert Journal.objects.filter(kind="refund").count() == len(refunds)
+    assert sum(r["refunds_auto_approved"] for r in results) <= len(refunds)
+    assert book_check().ok

@@ -1,7 +1,9 @@
-"""What falls due in after-sales: unanswered requests close, payouts are reconciled and reported."""
+"""What falls due in after-sales: unanswered requests close, undecided refunds are escalated and then
+approved, payouts are reconciled and reported."""
 
 from kameng.core.deadlines import Deadline
 
+from .escalation import refunds_auto_approve_due, refunds_escalate_due
 from .payouts import gateway_refunds_notify_due, payouts_reconcile
 from .services import refunds_close_unanswered
 from .supplier_claims import claims_accept_silent
@@ -9,6 +11,9 @@ from .supplier_claims import claims_accept_silent
 DEADLINES = [
     Deadline("refund_requests_closed", refunds_close_unanswered),
     Deadline("supplier_silence_accepted", claims_accept_silent),
+    # Escalation first: with the clock moved far ahead, a case is escalated and then approved in one sweep.
+    Deadline("refunds_escalated", refunds_escalate_due),
+    Deadline("refunds_auto_approved", refunds_auto_approve_due),
     Deadline("payouts_reconciled", payouts_reconcile),
     Deadline("gateway_refunds_notified", gateway_refunds_notify_due),
 ]

@@ -97,8 +97,9 @@ def refund_approve(*, actor, refund_id, amount=None, fee=None, note: str = "") -
     return reloaded(refund)
 
 
-def approve_now(*, refund: Refund, order: Order, actor, note: str) -> None:
-    """Approve (the caller holds the locks) and start paying back at once."""
+def approve_now(*, refund: Refund, order: Order, actor, note: str, event: str | None = None) -> None:
+    """Approve (the caller holds the locks) and start paying back at once. `event` names a decision
+    made by a rule rather than a reviewer (`auto_approved`)."""
     was_appeal = refund.status == "appealed"
     refund.approve()
     refund.decided_at = clock.now()
@@ -108,7 +109,8 @@ def approve_now(*, refund: Refund, order: Order, actor, note: str) -> None:
     else:
         refund.first_decided_by = actor
     refund.save()
-    refund_event(refund=refund, event="appeal_approved" if was_appeal else "approved", actor=actor_label(actor),
+    event = event or ("appeal_approved" if was_appeal else "approved")
+    refund_event(refund=refund, event=event, actor=actor_label(actor),
                  note=f"refund {Money(refund.refund_amount_fen)}, fee {Money(refund.fee_fen)}. {note}".strip())
     payout_start(refund=refund, order=order)
 

@@ -114,6 +114,11 @@ class Refund(ConcurrentTransitionMixin, models.Model):
         """Past its review deadline while waiting on staff (a deadline paused for the buyer does not run)."""
         return bool(self.sla_due_at and self.status in STAFF_QUEUE_STATUSES and now > self.sla_due_at)
 
+    def can_be_urged(self, now) -> bool:
+        """Once its review deadline has passed (escalated or not yet), and once per refund."""
+        passed = self.escalated or bool(self.sla_due_at and now > self.sla_due_at)
+        return self.status == R.SUBMITTED and self.urged_at is None and passed
+
     @transition(field=status, source=R.SUBMITTED, target=R.AWAITING_BUYER)
     def ask_buyer(self):
         pass

@@ -181,19 +181,25 @@ def refund_message(*, user, refund_id, body: str) -> RefundMessage:
 
 
 def refund_urge(*, user, refund_id) -> Refund:
+    """The buyer pushes a refund past its deadline: escalated now if the sweep has not yet, seniors told."""
+    from .escalation import escalate
+
     refund = refund_for_buyer(user=user, refund_id=refund_id)
     with transaction.atomic():
         refund = _locked(refund.id)
-        if refund.status != "submitted" or refund.sla_due_at is None or clock.now() <= refund.sla_due_at:
-            raise Conflict("you can urge once the review deadline has passed without a decision", code="URGE_NOT_ALLOWED")
-        if refund.escalated:
+        now = clock.now()
+        if refund.urged_at is not None:
             raise Conflict("this refund was already escalated to a senior reviewer", code="ALREADY_URGED")
-        refund.escalated = True
-        refund.urged_at = clock.now()
+        if not refund.can_be_urged(now):
+            raise Conflict("you can urge once the review deadline has passed without a decision", code="URGE_NOT_ALLOWED")
+        refund.urged_at = now
         refund.save()
         refund_event(refund=refund, event="urged", actor=actor_label(user), note="escalated to the senior queue")
-        tell_staff(refund, senior_reviewers(), "买家催办：已超过审核期限", refund.description)
-        tell_buyer(refund, "已超过审核期限，您的申请已升级给高级审核员优先处理。")
+        if refund.escalated:
+            tell_staff(refund, senior_reviewers(), "买家催办：已超过审核期限", refund.description)
+            tell_buyer(refund, f"已催办，高级审核员将在 {refund.sla_due_at:%Y-%m-%d %H:%M} 前处理。")
+        else:
+            escalate(refund=refund, actor=actor_label(user), since=now)
     return refund
 
 
@@ -215,6 +221,7 @@ def refund_appeal(*, user, refund_id, description: str) -> Refund:
         refund.appealed_at = now
         policy_days = order.snapshot["refund_policy"]["review_sla_workdays"]
         refund.sla_due_at = add_workdays(now, policy_days)
+        refund.escalated = False  # a new review round: its own deadline, its own escalation
         refund.save()
         RefundItem.objects.filter(id__in=[i.id for i in items]).update(active=True)
         for item in lock_items(row.order_item_id for row in items):

@@ -32,6 +32,7 @@ def event_labels() -> dict[str, str]:
         "urged": _("催办，已升级"), "withdrawn": _("撤回"), "closed": _("关闭"), "refunding": _("退款处理中"),
         "refunded": _("退款到账"), "put_to_supplier": _("转交供货商答复"), "supplier_accepted": _("供货商同意退款"),
         "supplier_contested": _("供货商提出异议"), "supplier_silent": _("供货商逾期未答复，视为同意"),
+        "escalated": _("超过审核期限，已升级高级审核员"), "auto_approved": _("超过审核期限，平台自动同意"),
     }
 
 

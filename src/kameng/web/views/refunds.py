@@ -150,8 +150,7 @@ def _refund_page(request, refund, *, forms=None, status=200):
         "evidence": list(refund.evidence.order_by("id")),
         "can_upload": is_open_for_evidence,
         "can_message": refund.status not in MESSAGE_CLOSED,
-        "can_urge": refund.status == "submitted" and not refund.escalated and refund.sla_due_at is not None
-        and now > refund.sla_due_at,
+        "can_urge": refund.can_be_urged(now),
         "can_appeal": refund.status == "rejected" and refund.appeal_due_at is not None and now <= refund.appeal_due_at,
         "can_withdraw": refund.status in WITHDRAWABLE,
         "awaiting_buyer": refund.status == "awaiting_buyer",
