@@ -7,6 +7,7 @@ from kameng.core import clock
 from kameng.core.workdays import add_workdays
 from kameng.ledger.models import Posting
 from kameng.notifications.models import InboxMessage, OutboxMessage
+from tests.aftersales.conftest import contested
 
 from .conftest import ask
 
@@ -22,6 +23,7 @@ def events(refund_id):
 def test_an_undecided_refund_is_escalated_then_approved_by_the_platform(bought, api_as, senior, buyer, advance):
     api, order = bought(reveal=True)
     refund = ask(api, order, "invalid_key").json()
+    contested(refund["id"])  # the supplier said no: the claim waits for a reviewer
     first_due = datetime.fromisoformat(refund["sla_due_at"])
     advance(until(refund["sla_due_at"]) + 0.1)
 
@@ -74,8 +76,7 @@ def test_the_platform_pays_when_the_supplier_contested_and_nobody_decided(bought
     api, order = bought(reveal=True)
     refund = ask(api, order, "invalid_key").json()
     assert refund["liable"] == "supplier"
-    RefundEvent.objects.create(refund_id=refund["id"], at=clock.now(), actor="supplier:s", event="supplier_contested",
-                               note="卡密出库前已验证有效")
+    contested(refund["id"])
     advance(24 * 30)
     decided = Refund.objects.get(id=refund["id"])
     assert decided.status == "refunded" and decided.liable == "platform"
@@ -88,9 +89,11 @@ def test_a_year_on_the_test_clock_decides_everything_due_in_order(bought, api_as
     api, order = bought(quantity=4, reveal=True)
     items = [item["id"] for item in order["items"]]
     waiting = ask(api, order, "invalid_key", item_ids=[items[0]]).json()
+    contested(waiting["id"])
     asked = ask(api, order, "not_as_described", item_ids=[items[1]]).json()
     api_as(reviewer).post(f"/staff/refunds/{asked['id']}/request-info", {"message": "请上传截图"})
     appealed = ask(api, order, "key_already_used", item_ids=[items[2]]).json()
+    contested(appealed["id"])
     api_as(senior).post(f"/staff/refunds/{appealed['id']}/reject", {"reason_code": "other", "note": "不符合规则"})
     api.post(f"/refunds/{appealed['id']}/appeal", {"description": "补充了兑换页面录屏，显示卡密已被他人使用。"})
     advance(24 * 365)
