@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from kameng.api import aftersales, finance, payments, routes, supplier_claims, suppliers  # noqa: F401  (registers the endpoints)
+from kameng.api import aftersales, finance, finance_payouts, payments, routes, supplier_claims, suppliers  # noqa: F401  (registers the endpoints)
 from kameng.api.base import api
 
 urlpatterns = [

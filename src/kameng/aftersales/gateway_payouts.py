@@ -18,6 +18,7 @@ from kameng.payments.models import Payment, PaymentStatus
 
 from .locking import lock_payout, lock_refund
 from .models import RefundPayout
+from .payout_failures import payout_fail
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +49,14 @@ def payout_send(payout: RefundPayout) -> RefundResult | None:
             total_fen=payment.amount_fen if payment else payout.amount_fen, reason=f"退款 {payout.refund.refund_no}",
             notify_url=registry.notify_url(gateway.name) if gateway.name in REAL_GATEWAYS else "",
         )
+    except GatewayRefused as exc:
+        # A signed, clear "no": asking again with the same number gets the same answer. Stop; tell people.
+        RefundPayout.objects.filter(id=payout.id).update(attempts=payout.attempts + 1)
+        payout_fail(payout_id=payout.id, code=exc.code, message=exc.message)
+        return None
     except GatewayError as exc:
-        level = logging.ERROR if isinstance(exc, GatewayRefused) else logging.WARNING
-        logger.log(level, "payout %s not sent (%s); the reconcile round tries again", payout.request_no,
-                   getattr(exc, "code", type(exc).__name__))
+        logger.warning("payout %s not sent (%s); the reconcile round tries again", payout.request_no,
+                       type(exc).__name__)
         RefundPayout.objects.filter(id=payout.id).update(attempts=payout.attempts + 1)
         return None
     _accepted(payout, result, attempts=payout.attempts + 1)
@@ -112,7 +117,9 @@ def payout_settle(*, gateway: str, result: RefundResult) -> str:
         except GatewayError:
             return "QUERY_FAILED"
     if result.state == RefundState.FAILED:
-        logger.error("payout %s: the gateway gave the refund up; a person must pay it back", payout.request_no)
+        # The gateway gave the refund up (closed, abnormal): failed once; finance pays it back.
+        payout_fail(payout_id=payout.id, code=f"REFUND_{result.state.upper()}",
+                    message="支付渠道关闭了该退款或退款异常")
         return FAILED
     if result.state != RefundState.SUCCEEDED:
         return IGNORED

@@ -224,6 +224,7 @@ class RefundPayout(models.Model):
         PENDING = "pending"  # committed, gateway not yet confirmed to have accepted it
         SENT = "sent"  # the gateway accepted it; waiting for its notification
         SUCCEEDED = "succeeded"
+        FAILED = "failed"  # the gateway refused or gave it up: never retried by itself; finance pays it
 
     refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="payout")
     request_no = models.CharField(max_length=40, unique=True)
@@ -236,6 +237,14 @@ class RefundPayout(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     expected_arrival_by = models.DateTimeField()
+    # Why the gateway would not pay (its code and message, never a key or a signature).
+    failure_code = models.CharField(max_length=64, blank=True, default="")
+    failure_message = models.CharField(max_length=200, blank=True, default="")
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failed_request_no = models.CharField(max_length=40, blank=True, default="")
+    # Finance's retry of a failed payout ("wallet" or "original"), once.
+    retry_destination = models.CharField(max_length=10, blank=True, default="")
+    retried_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="payout_amount_positive")]

@@ -82,6 +82,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "OWN_ORDER": ("不能审核自己订单的退款申请。", "You cannot decide a refund on your own order."),
     "PAYLOAD_TOO_LARGE": ("请求体过大。", "The request body is too large."),
     "PAYMENT_NOT_FOUND": ("支付不存在。", "No such payment."),
+    "PAYOUT_NOT_FAILED": ("只有失败的退款打款可以重新打款。", "Only a failed payout can be paid again."),
     "PAYOUT_NOT_FOUND": ("没有以此请求号发出的退款。", "No refund was sent with this request number."),
     "PAYOUT_NOT_SENT": ("该退款尚未发往支付渠道，本次未做任何更改。", "This refund was not sent to the gateway; nothing changed."),
     "PRODUCT_DESCRIPTION_TOO_LONG": ("商品描述最多 5000 字。", "A product description is at most 5000 characters."),
