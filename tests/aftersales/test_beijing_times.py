@@ -128,3 +128,17 @@ def test_every_time_in_the_dossier_carries_the_beijing_offset(bought):
     assert {"manifest.json", "evidence.json", "refund.json", "payments.json", "README.txt"} <= names
     assert any(name.startswith("evidence/") for name in names)  # the platform record attached at submission
     assert [(name, moment) for name, moment in found if not moment.endswith("+08:00")] == []
+
+
+
+def test_urging_an_escalated_refund_names_its_deadline_in_beijing_time(bought):
+    from datetime import timedelta
+
+    api, order = bought(reveal=True)
+    refund_id = ask(api, order, "invalid_key").json()["id"]
+    # Escalated already, its (stored, UTC) senior deadline just passed: 16:24 UTC is 00:24 the next day in Beijing.
+    Refund.objects.filter(id=refund_id).update(escalated=True, sla_due_at=clock.now() - timedelta(minutes=30))
+    assert api.post(f"/refunds/{refund_id}/urge").status_code == 200
+    refund = Refund.objects.get(id=refund_id)
+    inbox, _ = texts_for(refund)
+    assert_reads_beijing(inbox[-1], refund.sla_due_at)

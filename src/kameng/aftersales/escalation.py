@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from kameng.core import clock
 from kameng.core.money import Money
+from kameng.core.times import for_person, iso_beijing
 from kameng.core.workdays import add_workdays
 
 from .decisions import approve_now
@@ -35,12 +36,12 @@ def escalate(*, refund: Refund, actor: str, since) -> None:
     refund.sla_due_at = add_workdays(since, ESCALATION_WORKDAYS)
     refund.save()
     refund_event(refund=refund, event="escalated", actor=actor,
-                 note=f"review deadline passed; senior queue until {refund.sla_due_at:%Y-%m-%d %H:%M}")
+                 note=f"review deadline passed; senior queue until {iso_beijing(refund.sla_due_at)}")
     tell_staff(refund, senior_reviewers(excluding_id=refund.first_decided_by_id if refund.status == "appealed" else None),
                "已超过审核期限，请优先处理", refund.appeal_description or refund.description)
     tell_buyer(refund, (
         f"您的{'申诉' if refund.status == 'appealed' else '退款申请'}未能在审核期限内处理，我们很抱歉。"
-        f"申请已升级给高级审核员，将在 {refund.sla_due_at:%Y-%m-%d %H:%M} 前作出决定；"
+        f"申请已升级给高级审核员，将在 {for_person(refund.sla_due_at)} 前作出决定；"
         f"届时仍未处理，平台将自动同意退款。{EXTERNAL_ROUTES}"
     ), sms=True)
 
@@ -61,7 +62,7 @@ def auto_approve(*, refund: Refund, order) -> None:
     else:
         tell_buyer(refund, (
             f"审核期限已过，平台已自动同意您的退款 {Money(refund.refund_amount_fen)} 元，"
-            f"预计 {refund.expected_arrival_by:%Y-%m-%d} 前原路到账；逾期未到账时：{EXTERNAL_ROUTES}"
+            f"预计 {for_person(refund.expected_arrival_by, with_time=False)} 前原路到账；逾期未到账时：{EXTERNAL_ROUTES}"
         ), sms=True)
 
 

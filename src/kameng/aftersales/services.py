@@ -197,7 +197,7 @@ def refund_urge(*, user, refund_id) -> Refund:
         refund_event(refund=refund, event="urged", actor=actor_label(user), note="escalated to the senior queue")
         if refund.escalated:
             tell_staff(refund, senior_reviewers(), "买家催办：已超过审核期限", refund.description)
-            tell_buyer(refund, f"已催办，高级审核员将在 {refund.sla_due_at:%Y-%m-%d %H:%M} 前处理。")
+            tell_buyer(refund, f"已催办，高级审核员将在 {for_person(refund.sla_due_at)} 前处理。")
         else:
             escalate(refund=refund, actor=actor_label(user), since=now)
     return refund
