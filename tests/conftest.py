@@ -59,7 +59,7 @@ def _book_balances_after_each_test(request):
     from kameng.ledger.selectors import book_check
 
     report = book_check()
-    assert report.ok, f"the book does not balance: {report.unbalanced} {report.empty} total={report.total_fen} stranded={report.stranded}"
+    assert report.ok, f"the book does not balance: {report.unbalanced} {report.empty} total={report.total_fen} stranded={report.stranded} drifted={report.drifted}"
 
 
 @pytest.fixture

@@ -107,6 +107,8 @@ def cmd_check_ledger(args) -> int:
         print(f"INCOMPLETE {reference}: fewer than two postings")
     for order_no, fen in report.stranded:
         print(f"STRANDED IN ESCROW {order_no}: {fen} fen held with nothing left to deliver")
+    for code, running, total in report.drifted:
+        print(f"RUNNING BALANCE OFF {code}: kept {running} fen, postings sum to {total} fen")
     print("the book balances" if report.ok else "THE BOOK DOES NOT BALANCE")
     return 0 if report.ok else 1
 

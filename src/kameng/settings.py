@@ -3,6 +3,7 @@
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -26,6 +27,9 @@ KAMENG_MAX_QUANTITY = int(os.environ.get("KAMENG_MAX_QUANTITY", "100"))
 KAMENG_TOKEN_DAYS = int(os.environ.get("KAMENG_TOKEN_DAYS", "30"))
 KAMENG_MAX_UNPAID_ORDERS = int(os.environ.get("KAMENG_MAX_UNPAID_ORDERS", "5"))
 KAMENG_MAX_KEYS_PER_REQUEST = int(os.environ.get("KAMENG_MAX_KEYS_PER_REQUEST", "10000"))
+# Batch quarantine (inventory/quarantine.py): both must be reached by approved key defects of one import batch.
+KAMENG_QUARANTINE_MIN_DEFECTS = int(os.environ.get("KAMENG_QUARANTINE_MIN_DEFECTS", "2"))
+KAMENG_QUARANTINE_DEFECT_SHARE = Decimal(os.environ.get("KAMENG_QUARANTINE_DEFECT_SHARE", "0.05"))
 # A top-up (or on-demand card order) with no result from its source this long past its promise is refunded.
 KAMENG_TOPUP_TIMEOUT_HOURS = float(os.environ.get("KAMENG_TOPUP_TIMEOUT_HOURS", "48"))
 # A worker that has not beaten its heartbeat for this long is dead: its claimed jobs return to the queue.
@@ -53,6 +57,7 @@ INSTALLED_APPS = [
     "kameng.ledger",
     "kameng.aftersales",
     "kameng.notifications",
+    "kameng.records",
     "kameng.web",
 ]
 

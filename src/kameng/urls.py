@@ -1,7 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from kameng.api import aftersales, finance, finance_payouts, payments, routes, supplier_claims, suppliers  # noqa: F401  (registers the endpoints)
+from kameng.api import (  # noqa: F401  (registers the endpoints)
+    aftersales,
+    batches,
+    finance,
+    finance_payouts,
+    payments,
+    records,
+    routes,
+    supplier_claims,
+    supplier_money,
+    suppliers,
+)
 from kameng.api.base import api
 
 urlpatterns = [

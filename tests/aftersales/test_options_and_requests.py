@@ -53,6 +53,17 @@ def test_vague_descriptions_are_refused_with_what_a_good_one_says(bought, text):
     assert Refund.objects.count() == 0
 
 
+def test_a_short_personal_reason_is_enough_and_a_keyboard_mash_is_not(bought):
+    api, order = bought()
+    mash = ask(api, order, "changed_mind", "啊啊啊啊啊啊啊啊啊啊啊啊")
+    assert mash.status_code == 422 and mash.json()["error"]["code"] == "DESCRIPTION_TOO_VAGUE"
+    assert "买错了" in mash.json()["error"]["message"]  # the hint fits the reason: one plain sentence
+    vague = ask(api, order, "invalid_key", "东西不好用，想要退款")
+    assert vague.status_code == 422 and "提示" in vague.json()["error"]["message"]
+    assert Refund.objects.count() == 0
+    assert ask(api, order, "changed_mind", "买错了，不需要了。").status_code == 201
+
+
 def test_a_request_for_an_evidence_reason_waits_for_review_with_a_working_day_deadline(bought):
     api, order = bought()
     response = ask(api, order, "invalid_key")

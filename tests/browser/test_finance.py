@@ -47,6 +47,8 @@ def test_finance_reads_the_reconciliation_runs(page, login, make_user, size, scr
     run = _runs()
     page.set_viewport_size({"width": size[0], "height": size[1]})
     login(page, make_user("finance"), "/")
+    if page.locator(".menu-button").is_visible():  # a phone: the header's links are in its menu
+        page.click(".menu-button")
     page.click("header.top >> text=对账")
     page.wait_for_url("**/finance/reconciliation/")
     card = page.locator(f"section[data-run='{run.id}']")

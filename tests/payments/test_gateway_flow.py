@@ -108,7 +108,7 @@ def test_forged_tampered_or_foreign_alipay_notifications_change_nothing(
         answer = _notify_alipay(api.client, forged)
         assert answer.status_code == 400 and answer.content == b"fail"
     assert Payment.objects.get(payment_no=no).status == "pending"
-    outcomes = list(PaymentNotification.objects.filter(gateway="alipay").values_list("outcome", flat=True))
+    outcomes = list(PaymentNotification.objects.filter(gateway="alipay").order_by("pk").values_list("outcome", flat=True))
     assert outcomes == ["BAD_SIGNATURE", "BAD_SIGNATURE", "WRONG_APP", "MALFORMED", "AMOUNT_MISMATCH", "MALFORMED"]
     assert not any("sign" in f for f in PaymentNotification.objects.values_list("fields", flat=True))
     assert _notify_alipay(api.client, body).content == b"success"

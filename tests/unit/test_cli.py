@@ -97,3 +97,36 @@ def test_check_ledger_finds_money_stranded_in_escrow(db, buyer, make_product, fu
     Order.objects.filter(id=order.id).update(status="refunded")
     assert cli.main(["check-ledger"]) == 1
     assert f"STRANDED IN ESCROW {order.order_no}: 900 fen" in capsys.readouterr().out
+
+
+@pytest.mark.unbalanced_ledger
+def test_check_ledger_finds_a_wallet_whose_running_balance_drifted(db, buyer, fund_wallet, capsys):
+    """The wallet's kept balance is what purchases trust: check-ledger proves it equals its postings."""
+    from kameng.ledger.services import Accounts
+
+    fund_wallet(buyer, 500)
+    fund_wallet(buyer, 250)
+    assert cli.main(["check-ledger"]) == 0
+    LedgerAccount.objects.filter(code=Accounts.wallet(buyer.id)).update(running_fen=-10_000)
+    assert cli.main(["check-ledger"]) == 1
+    out = capsys.readouterr().out
+    assert f"RUNNING BALANCE OFF {Accounts.wallet(buyer.id)}: kept -10000 fen, postings sum to -750 fen" in out
+
+
+def test_existing_wallets_start_from_the_sum_of_their_postings(db, buyer, supplier, fund_wallet):
+    """The migration that adds the kept balance fills it for wallets that already have a history."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from kameng.ledger.services import Accounts, account
+
+    fund_wallet(buyer, 500)
+    fund_wallet(buyer, 120)
+    account(Accounts.payable(supplier.id))
+    LedgerAccount.objects.update(running_fen=None)  # as the rows were before the migration
+    migration = import_module("kameng.ledger.migrations.0002_wallet_running_balance")
+    migration.fill_wallet_balances(apps, None)
+    kept = dict(LedgerAccount.objects.values_list("code", "running_fen"))
+    assert kept[Accounts.wallet(buyer.id)] == -620
+    assert kept[Accounts.payable(supplier.id)] is None  # shared and supplier accounts keep none

@@ -33,7 +33,7 @@ def test_clean_text_refuses_unstorable_text_and_one_line_controls():
 
 
 def test_the_vagueness_check_judges_the_visible_text():
-    assert description_problem("不能用" + "\u200b" * 30) == "too_short"
+    assert description_problem("不能用" + "\u200b" * 30) == "generic"
     assert description_problem("\u202e" * 12 + "垃圾") == "too_short"
     assert description_problem("在王者荣耀兑换页面输入卡密后提示已被使用") is None
 
@@ -71,3 +71,19 @@ def test_the_gate_forgets_a_cookie_holding_a_nul():
     assert "\x00" in request.COOKIES["sessionid"]
     assert _gate(request).content == b"view"
     assert "sessionid" not in request.COOKIES and request.COOKIES["theme"] == "dark"
+
+
+@pytest.mark.parametrize(("text", "reason", "problem"), [
+    # The seeds' own examples: content decides, not length.
+    ("东西不好用，想要退款", "invalid_key", "generic"),
+    ("卡密提示已被使用，附截图", "key_already_used", None),
+    ("买错了，不需要了。", "changed_mind", None),
+    ("啊啊啊啊啊啊啊啊啊啊啊啊", "changed_mind", "repetitive"),
+    ("啊啊啊啊啊啊啊啊啊啊啊啊", "invalid_key", "repetitive"),
+    ("Key says already used, screenshot attached", "invalid_key", None),
+    ("It doesn't work, refund please", "invalid_key", "generic"),
+    ("我要退款", "changed_mind", "generic"),
+    ("退款", "changed_mind", "too_short"),
+])
+def test_the_description_check_judges_content_not_length(text, reason, problem):
+    assert description_problem(text, reason) == problem

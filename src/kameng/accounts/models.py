@@ -12,9 +12,19 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("管理员")
 
 
+class RefundDestination(models.TextChoices):
+    """Where money the platform gives back goes when nobody asks the buyer (its own refunds)."""
+
+    ORIGINAL = "original", _("原路退回")
+    WALLET = "wallet", _("退回钱包")
+
+
 class User(AbstractUser):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.BUYER)
     phone = models.CharField(max_length=20, blank=True, default="")
+    # The buyer's standing choice: the destination of refunds the platform makes without asking.
+    refund_destination = models.CharField(max_length=10, choices=RefundDestination.choices,
+                                          default=RefundDestination.ORIGINAL)
 
     @property
     def is_buyer(self) -> bool:

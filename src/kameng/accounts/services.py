@@ -124,3 +124,16 @@ def password_change(*, user: User, old_password: str, new_password: str) -> str:
 
 def token_revoke(*, token: str) -> None:
     ApiToken.objects.filter(digest=_digest(token)).delete()
+
+
+def refund_destination_set(*, user: User, destination) -> User:
+    """The buyer's default refund destination (original | wallet): where the platform's own refunds go."""
+    from .models import RefundDestination
+
+    if user.role != Role.BUYER:
+        raise DomainError("only a buyer has a refund destination", code="ROLE_FORBIDDEN", status=403)
+    if destination not in RefundDestination.values:
+        raise Invalid("refund_destination is original or wallet", code="INVALID_DESTINATION")
+    User.objects.filter(id=user.id).update(refund_destination=destination)
+    user.refund_destination = destination
+    return user

@@ -1,14 +1,17 @@
-"""What falls due in after-sales: unanswered requests close, undecided refunds are escalated and then
-approved, payouts are reconciled and reported."""
+"""What falls due in after-sales: what the platform failed to deliver is refunded, unanswered requests
+close, undecided refunds are escalated and then approved, payouts are reconciled and reported."""
 
 from kameng.core.deadlines import Deadline
 
 from .escalation import refunds_auto_approve_due, refunds_escalate_due
 from .payouts import gateway_refunds_notify_due, payouts_reconcile
+from .proactive import refunds_proactive_due
 from .services import refunds_close_unanswered
 from .supplier_claims import claims_accept_silent
 
 DEADLINES = [
+    # First: an order the platform failed is refunded before anything else acts on it.
+    Deadline("undelivered_refunded", refunds_proactive_due),
     Deadline("refund_requests_closed", refunds_close_unanswered),
     Deadline("supplier_silence_accepted", claims_accept_silent),
     # Escalation first: with the clock moved far ahead, a case is escalated and then approved in one sweep.

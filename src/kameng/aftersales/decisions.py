@@ -14,9 +14,11 @@ from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid
 from kameng.core.models import reloaded
 from kameng.core.money import InvalidAmount, Money
+from kameng.core.text import clause
 from kameng.core.times import for_person
 from kameng.orders.models import Order
 
+from .batch_defects import refund_approved as refund_approved_for_batches
 from .events import actor_label, refund_event, tell_buyer
 from .locking import lock_refund
 from .models import MessageKind, Refund, RefundMessage, RejectReason
@@ -113,6 +115,8 @@ def approve_now(*, refund: Refund, order: Order, actor, note: str, event: str | 
     refund_event(refund=refund, event=event, actor=actor_label(actor),
                  note=f"refund {Money(refund.refund_amount_fen)}, fee {Money(refund.fee_fen)}. {note}".strip())
     payout_start(refund=refund, order=order)
+    # After the payout rows: a batch's quarantine comes later in the one lock order (kameng.core.locks).
+    refund_approved_for_batches(refund)
 
 
 def refund_reject(*, actor, refund_id, reason_code: str, note: str) -> Refund:
@@ -145,7 +149,7 @@ def refund_reject(*, actor, refund_id, reason_code: str, note: str) -> Refund:
         refund_event(refund=refund, event="appeal_rejected" if final else "rejected", actor=actor_label(actor),
                      note=f"{reason_code}: {note}")
         if final:
-            tell_buyer(refund, f"申诉结果：驳回（最终决定）。理由：{note}。如仍有异议，可下载证据包向支付平台或 12315 投诉。", sms=True)
+            tell_buyer(refund, f"申诉结果：驳回（最终决定）。理由：{clause(note)}。如仍有异议，可下载证据包向支付平台或 12315 投诉。", sms=True)
         else:
-            tell_buyer(refund, f"退款申请被驳回。理由：{note}。您可在 {for_person(refund.appeal_due_at)} 前提交申诉。", sms=True)
+            tell_buyer(refund, f"退款申请被驳回。理由：{clause(note)}。您可在 {for_person(refund.appeal_due_at)} 前提交申诉。", sms=True)
     return refund

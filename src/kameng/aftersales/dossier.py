@@ -20,6 +20,7 @@ from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 from kameng.core import clock, signing
 from kameng.core.times import iso_beijing
 
+from .dossier_pdf import summary_pdf
 from .evidence import evidence_path
 from .models import Refund
 
@@ -28,6 +29,7 @@ SIGNATURE = "manifest.sig"
 PUBLIC_KEY = "public_key.pem"
 EVIDENCE_INDEX = "evidence.json"
 README = "README.txt"
+SUMMARY = "summary.pdf"  # the printable summary for a person; listed and signed like every other file
 CHUNK = 1024 * 1024  # evidence is read and sent in blocks of this size
 _RESERVED = {"evidence", "manifest", "public_key", "readme"}
 _SECTION_NAME = re.compile(r"^[a-z0-9_]{1,50}$")
@@ -35,6 +37,10 @@ _SECTION_NAME = re.compile(r"^[a-z0-9_]{1,50}$")
 README_TEXT = """\
 退款证据包 / Refund dossier
 ================================
+
+先看 summary.pdf：可打印的中文摘要（当事人、订单、北京时间、购买时的规则、平台记录、时间线、证据清单与缩略图、
+如何验证）。它和其他文件一样列在 manifest.json 中并被签名。
+Start with summary.pdf: a printable summary, signed like every other file here.
 
 退款单号 / Refund: {refund_no}
 订单号 / Order: {order_no}
@@ -44,7 +50,9 @@ README_TEXT = """\
   *.json（evidence.json 除外）  平台记录：订单快照（下单时的商品页与售后规则）、支付、发货、
                                卡密查看记录、处理时间线、双方留言与退款单本身
   evidence/                     买家上传的证据与平台自动附上的记录，保持收到时的原始字节
-  evidence.json                 证据清单：来源、类型、原文件名、大小、SHA-256、接收时间
+  summary.pdf                   可打印的摘要（中文，北京时间）
+  evidence.json                 证据清单：来源、类型、原文件名、大小、SHA-256（保存的副本与上传的原始文件）、
+                               接收时间、买家撤下的时间
   manifest.json                 包内每个文件的 SHA-256 与大小，以及退款单号、订单号、生成时间；
                                evidence_integrity 逐一列出证据文件接收时记录的 SHA-256 与打包时的
                                SHA-256，两者不一致（intact 为 false）说明该文件在平台存储中被改动过
@@ -111,7 +119,10 @@ class _Packer:
         # Everything from the database is read now, before the first byte leaves.
         self.generated_at = clock.now()
         self.refund_no, self.order_no = refund.refund_no, refund.order.order_no
-        self.evidence = list(refund.evidence.order_by("id"))
+        self.evidence = list(refund.evidence.select_related("removal").order_by("id"))
+        for item in self.evidence:
+            removal = getattr(item, "removal", None)  # the reverse one-to-one raises AttributeError when absent
+            item.removed_at = removal.removed_at if removal else None
         self.packaged: list[dict] = []  # what is in the archive: name, sha256, size
         self.integrity: list[dict] = []  # each evidence file: hash at receipt against hash now
         self.small = _section_files(sections)
@@ -120,6 +131,7 @@ class _Packer:
             refund_no=self.refund_no, order_no=self.order_no, generated_at=iso_beijing(self.generated_at)
         ).encode("utf-8")
         self.small[PUBLIC_KEY] = signing.public_key_pem().encode("ascii")
+        self.small[SUMMARY] = summary_pdf(refund=refund, evidence=self.evidence, generated_at=self.generated_at)
         self.manifest = b""
 
     @staticmethod
@@ -132,6 +144,9 @@ class _Packer:
             "id": item.id, "file": self._archive_name(item), "source": item.source, "kind": item.kind,
             "content_type": item.content_type, "original_name": item.original_name, "size": item.size,
             "sha256": item.sha256, "received_at": iso_beijing(item.received_at),
+            # The bytes as the buyer sent them (a picture is re-encoded without EXIF; `sha256` is the copy here).
+            "received_sha256": item.received_sha256, "received_size": item.received_size,
+            "removed_at": iso_beijing(item.removed_at),
         }
 
     def _evidence_blocks(self, item, path):

@@ -26,6 +26,14 @@ STATUS_TITLES = {
 }
 
 
+# Where money goes back, as a person reads it (never the channel's code).
+CHANNEL_LABELS = {"alipay": "支付宝", "wechat": "微信支付", "bank": "银行卡", "wallet": "钱包余额"}
+
+
+def channel_label(channel: str) -> str:
+    return CHANNEL_LABELS.get(channel, "原支付渠道")
+
+
 def tell_buyer(refund, body: str, *, sms: bool = False) -> None:
     notify(user=refund.buyer, title=f"{STATUS_TITLES.get(refund.status, '退款进度更新')}（{refund.refund_no}）",
            body=body, refund=refund, sms=sms)

@@ -21,10 +21,11 @@ from pathlib import Path, PurePosixPath
 
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
+from django.db import models
 from PIL import Image, ImageOps
 
 from kameng.core import body_limits, clock, config
-from kameng.core.errors import DomainError, Invalid
+from kameng.core.errors import Conflict, DomainError, Invalid
 
 from .models import Evidence, Refund
 
@@ -254,13 +255,29 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _save(*, refund: Refund, uploader, source: str, ftype: FileType, data: bytes, name: str) -> Evidence:
+def _save(*, refund: Refund, uploader, source: str, ftype: FileType, data: bytes, name: str,
+          received: bytes | None = None) -> Evidence:
     path, digest = _store_bytes(refund_id=refund.id, data=data, ext=ftype.ext)
+    received = data if received is None else received
     return Evidence.objects.create(
         refund=refund, uploaded_by=uploader, source=source, kind=ftype.kind, content_type=ftype.content_type,
         original_name=clean_name(name), size=len(data), sha256=digest, storage_path=path,
-        received_at=clock.now(),
+        received_at=clock.now(), received_sha256=hashlib.sha256(received).hexdigest(), received_size=len(received),
     )
+
+
+def _refuse_duplicate(refund: Refund, *digests: str, name: str) -> None:
+    """The same bytes twice in one refund add nothing but noise for the reviewer: 409 DUPLICATE_EVIDENCE.
+
+    Compared with what was sent and with what was stored, so a photo sent again with other EXIF (the same
+    picture once re-encoded) is a duplicate too. A file the buyer removed may be sent again.
+    """
+    live = refund.evidence.filter(removal__isnull=True)
+    for digest in digests:
+        first = live.filter(models.Q(sha256=digest) | models.Q(received_sha256=digest)).order_by("id").first()
+        if first is not None:
+            raise Conflict(f"this file is already on record for this refund (evidence {first.id})",
+                           code="DUPLICATE_EVIDENCE", details={"evidence_id": first.id, "file": clean_name(name)})
 
 
 def evidence_store(*, refund: Refund, uploader, uploaded_file, source: str = "buyer") -> Evidence:
@@ -276,10 +293,14 @@ def evidence_store(*, refund: Refund, uploader, uploaded_file, source: str = "bu
     ftype = sniff(data)
     if len(data) > ftype.max_size:
         raise _too_large(ftype.max_size)
+    name = getattr(uploaded_file, "name", "")
+    received = data
+    _refuse_duplicate(refund, hashlib.sha256(received).hexdigest(), name=name)
     if ftype.kind == "image":
         data = _reencode(data, ftype)
-    return _save(refund=refund, uploader=uploader, source=source, ftype=ftype, data=data,
-                 name=getattr(uploaded_file, "name", ""))
+        _refuse_duplicate(refund, hashlib.sha256(data).hexdigest(), name=name)
+    return _save(refund=refund, uploader=uploader, source=source, ftype=ftype, data=data, name=name,
+                 received=received)
 
 
 def canonical_json(payload) -> bytes:
@@ -323,3 +344,28 @@ def evidence_open(evidence: Evidence) -> bytes:
     """The stored bytes, after checking they still have the SHA-256 recorded when received."""
     with evidence_file(evidence) as handle:
         return handle.read()
+
+
+# Shown in the browser only when the browser cannot run anything in it: pictures and PDF. Everything else
+# (text, video, the platform's JSON records) is a download. HTML and SVG are never accepted at all.
+INLINE_TYPES = frozenset({PNG.content_type, JPEG.content_type, WEBP.content_type, PDF.content_type})
+THUMBNAIL_EDGE = 320
+
+
+def shown_inline(evidence: Evidence) -> bool:
+    return evidence.content_type in INLINE_TYPES
+
+
+def evidence_thumbnail(evidence: Evidence) -> tuple[bytes, str]:
+    """A small picture of an image's stored copy (its hash checked first) for the case pages: (bytes, type)."""
+    if evidence.kind != "image":
+        raise Invalid("only pictures have a thumbnail", code="NO_THUMBNAIL")
+    data = evidence_open(evidence)
+    with Image.open(io.BytesIO(data)) as image:
+        image.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE))
+        out = io.BytesIO()
+        if image.mode in ("RGBA", "LA", "P"):
+            image.save(out, format="PNG", optimize=True)
+            return out.getvalue(), PNG.content_type
+        image.convert("RGB").save(out, format="JPEG", quality=80)
+        return out.getvalue(), JPEG.content_type

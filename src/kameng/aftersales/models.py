@@ -65,6 +65,10 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     refund_amount_fen = models.BigIntegerField()  # what the buyer receives: amount - fee (or as decided)
     fee_rate = models.CharField(max_length=10, default="0")
     needs_evidence = models.BooleanField(default=False)
+    # When the rule needs evidence: the buyer is asked to upload by this time (policy info_reply_hours).
+    evidence_due_at = models.DateTimeField(null=True, blank=True)
+    # The first time a reviewer opened the case: from then on the buyer can no longer remove an upload.
+    opened_at = models.DateTimeField(null=True, blank=True)
     liable = models.CharField(max_length=10, default="platform")  # who bears the loss: supplier | platform
     submitted_at = models.DateTimeField()
     sla_due_at = models.DateTimeField(null=True, blank=True)
@@ -97,6 +101,12 @@ class Refund(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["buyer", "-id"], name="refund_buyer_idx"),
             models.Index(fields=["supplier_due_at"], condition=models.Q(supplier_answer="pending"),
                          name="refund_supplier_due_idx"),
+            # The published figures (aftersales/transparency.py) reach only the last 30 days through these.
+            models.Index(fields=["submitted_at"], name="refund_submitted_idx"),
+            models.Index(fields=["appealed_at"], condition=models.Q(appealed_at__isnull=False),
+                         name="refund_appealed_idx"),
+            models.Index(fields=["decided_at"], condition=models.Q(appealed_at__isnull=False),
+                         name="refund_appeal_decided_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -184,6 +194,15 @@ class RefundEvent(models.Model):
     event = models.CharField(max_length=40)
     note = models.TextField(blank=True, default="")
 
+    class Meta:
+        indexes = [
+            # First decisions and escalations, for the published figures (aftersales/transparency.py).
+            models.Index(fields=["at"], condition=models.Q(event__in=("approved", "auto_approved", "rejected")),
+                         name="refund_event_decision_idx"),
+            models.Index(fields=["refund", "at"], condition=models.Q(event="escalated"),
+                         name="refund_event_escalated_idx"),
+        ]
+
 
 class MessageKind(models.TextChoices):
     MESSAGE = "message"
@@ -215,6 +234,23 @@ class Evidence(models.Model):
     sha256 = models.CharField(max_length=64)
     storage_path = models.CharField(max_length=300)
     received_at = models.DateTimeField()
+    # The bytes the buyer sent, before images were re-encoded to drop EXIF (`sha256` is the stored copy's).
+    # Null on files received before both were kept.
+    received_sha256 = models.CharField(max_length=64, null=True, blank=True)
+    received_size = models.PositiveBigIntegerField(null=True, blank=True)
+
+    @property
+    def stored_as_received(self) -> bool:
+        return self.received_sha256 == self.sha256
+
+
+class EvidenceRemoval(models.Model):
+    """A buyer took an upload back before review. Evidence rows are never changed or deleted (append-only):
+    the removal is a row of its own, and the file stays on record, shown as removed."""
+
+    evidence = models.OneToOneField(Evidence, on_delete=models.PROTECT, related_name="removal")
+    removed_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT)
+    removed_at = models.DateTimeField()
 
 
 class RefundPayout(models.Model):

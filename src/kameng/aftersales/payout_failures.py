@@ -15,7 +15,7 @@ from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kameng.core.money import Money
 
-from .events import actor_label, refund_event, tell_buyer, tell_staff
+from .events import actor_label, channel_label, refund_event, tell_buyer, tell_staff
 from .locking import lock_payout, lock_refund
 from .models import RefundPayout, RefundStatus
 
@@ -48,7 +48,7 @@ def payout_fail(*, payout_id: int, code: str, message: str = "") -> bool:
         amount = Money(payout.amount_fen)
         refund_event(refund=refund, event="payout_failed",
                      note=f"{payout.channel} request {payout.request_no}: {payout.failure_code}")
-        tell_buyer(refund, f"您的退款 {amount} 元原路退回失败（{payout.channel}）。平台将把这笔钱退到您的钱包余额；"
+        tell_buyer(refund, f"您的退款 {amount} 元原路退回失败（{channel_label(payout.channel)}）。平台将把这笔钱退到您的钱包余额；"
                            f"如您希望以其他方式退回，请联系客服。", sms=True)
         tell_staff(refund, finance_staff(), "原路退款失败，需财务处理",
                    f"退款 {amount} 元（请求号 {payout.request_no}）被支付渠道拒绝或关闭：{payout.failure_code}"

@@ -19,8 +19,11 @@ from kameng.core.money import Money
 from kameng.core.times import for_person
 from kameng.core.workdays import add_workdays
 from kameng.inventory.models import CardSecret, KeyIssue, SecretStatus
+from kameng.inventory.quarantine import secret_returned
 from kameng.ledger.models import Journal
 from kameng.ledger.services import Accounts, Line, journal_post
+from kameng.ledger.supplier_money import supplier_account
+from kameng.orders.compensation import compensation_paid_for
 from kameng.orders.locking import lock_items
 from kameng.orders.models import ItemStatus, Order
 from kameng.orders.policies import commission_fen
@@ -30,7 +33,7 @@ from kameng.payments import services as payment_services
 from kameng.payments.gateways import sandbox, sandbox_refunds
 
 from . import gateway_payouts
-from .events import refund_event, tell_buyer
+from .events import channel_label, refund_event, tell_buyer
 from .locking import lock_payout, lock_refund
 from .models import Refund, RefundPayout, RefundStatus
 from .policies import KEY_REASONS, PERSONAL_REASONS
@@ -65,7 +68,6 @@ def payout_start(*, refund: Refund, order: Order) -> RefundPayout:
     refund.start_refund()
     refund.expected_arrival_by = payout.expected_arrival_by
     refund.save()
-    _settle_keys(refund, now)
     refund_event(refund=refund, event="refunding", note=f"{Money(total)} via {channel}, request {payout.request_no}")
     if channel == "wallet":
         payout_complete(payout=payout, refund=refund, order=order, gateway_ref="WALLET")
@@ -74,6 +76,7 @@ def payout_start(*, refund: Refund, order: Order) -> RefundPayout:
 
         send_payout.enqueue(payout.id)  # the job row commits with the payout row, never before
         tell_buyer(refund, f"退款 {Money(total)} 元已发起，原路退回，预计 {for_person(payout.expected_arrival_by, with_time=False)} 前到账。")
+    _settle_keys(refund, now)  # last: a returned key may lock its batch, which comes after the items (core.locks)
     return payout
 
 
@@ -83,7 +86,7 @@ def _settle_keys(refund: Refund, now) -> None:
     for issue in KeyIssue.objects.select_related("order_item").filter(order_item_id__in=item_ids, returned_at__isnull=True):
         if issue.order_item.first_revealed_at is None and refund.reason not in KEY_REASONS:
             KeyIssue.objects.filter(id=issue.id).update(returned_at=now)
-            CardSecret.objects.filter(id=issue.secret_id).update(status=SecretStatus.AVAILABLE, reserved_order=None)
+            secret_returned(secret_id=issue.secret_id)  # on sale again, unless its batch is quarantined or voided
         else:
             CardSecret.objects.filter(id=issue.secret_id).update(status=SecretStatus.VOIDED)
 
@@ -104,8 +107,14 @@ def _ledger_lines(refund: Refund, order: Order, payout: RefundPayout) -> list[Li
                 Line(Accounts.payable(order.snapshot["supplier_id"]), -(kept - commission)),
                 Line(Accounts.COMMISSION, -commission)]
     if refund.liable == "supplier" or refund.reason in PERSONAL_REASONS:
-        commission = commission_fen(gross, Decimal(settings.KAMENG_COMMISSION_RATE))
-        return [Line(Accounts.payable(order.snapshot["supplier_id"]), gross - commission),
+        # A personal-reason return kept back the late-delivery compensation the supplier paid on these
+        # items (see services._refund_open): the supplier is charged the sale it gave up less that, so
+        # it ends where it would without the sale; the commission reversed is the sale's.
+        held_back = min(compensation_paid_for(order, refund.items.values_list("order_item_id", flat=True)).fen,
+                        refund.amount_fen - gross) if refund.reason in PERSONAL_REASONS else 0
+        commission = commission_fen(gross + held_back, Decimal(settings.KAMENG_COMMISSION_RATE))
+        # Pending while the sale is; after it matured, from what the supplier may withdraw (supplier_money).
+        return [Line(supplier_account(order), gross - commission),
                 Line(Accounts.COMMISSION, commission), *credits]
     return [Line("losses", gross), *credits]
 
@@ -117,12 +126,14 @@ def payout_complete(*, payout: RefundPayout, refund: Refund, order: Order, gatew
     payout.gateway_ref = gateway_ref
     payout.completed_at = now
     payout.save()
+    # The items before the wallet the journal credits: the codebase's one lock order (kameng.core.locks).
+    items = lock_items(refund.items.filter(active=True).values_list("order_item_id", flat=True))
     journal_post(reference=f"refund:{refund.refund_no}", kind="refund", lines=_ledger_lines(refund, order, payout),
                  order=order, memo=f"{refund.reason}, borne by {refund.liable}")
     refund.complete_refund()
     refund.refunded_at = now
     refund.save()
-    for item in lock_items(refund.items.filter(active=True).values_list("order_item_id", flat=True)):
+    for item in items:
         item.mark_refunded()
         item.save()
     refund.items.update(active=False)
@@ -132,7 +143,8 @@ def payout_complete(*, payout: RefundPayout, refund: Refund, order: Order, gatew
         order.mark_partially_refunded()
     order.save()
     refund_event(refund=refund, event="refunded", note=f"{Money(payout.amount_fen)} via {payout.channel} ({gateway_ref})")
-    tell_buyer(refund, f"退款 {Money(payout.amount_fen)} 元已到账（{payout.channel}）。手续费 {Money(refund.fee_fen)} 元。",
+    tell_buyer(refund, f"退款 {Money(payout.amount_fen)} 元已到账（{channel_label(payout.channel)}）。"
+                       f"手续费 {Money(refund.fee_fen)} 元。",
                sms=True)
 
 

@@ -4,11 +4,12 @@ Input is a plain `OrderFacts` built by the caller from the order, its snapshot (
 in force at purchase), its items (delivered? ever revealed?) and the top-up record.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from kameng.catalog.policies import RefundPolicy
+from kameng.catalog.policies import RefundPolicy, percent
 from kameng.core.text import strip_invisible
 from kameng.core.times import for_person
 
@@ -62,6 +63,8 @@ class Option:
     automatic: bool = False  # approved at once, without review
     liable: str | None = None  # who bears the loss when the rule knows better than the reason alone
     deadline: datetime | None = None
+    # Nothing was handed over yet (Taobao's 未发货仅退款): the buyer may simply cancel, free and at once.
+    before_delivery: bool = False
 
 
 def liable_party(reason: str) -> str:
@@ -74,6 +77,11 @@ def refundable_items(facts: OrderFacts) -> list[ItemFacts]:
         item for item in facts.items
         if item.status in ("pending", "delivered") and not item.open_request and item.requests_so_far < MAX_REQUESTS_PER_ITEM
     ]
+
+
+def cancellable_items(facts: OrderFacts) -> list[ItemFacts]:
+    """What cancelling the order asks for: its refundable items not delivered yet."""
+    return [item for item in refundable_items(facts) if item.delivered_at is None]
 
 
 def _window_end(facts: OrderFacts) -> datetime | None:
@@ -138,6 +146,8 @@ def option(reason: str, facts: OrderFacts, items: list[ItemFacts], now: datetime
                       "Upload evidence; reviewed by a person; no fee.", needs_evidence=True, deadline=window_end)
 
     if reason in PERSONAL_REASONS:
+        if undelivered and not delivered:
+            return _before_delivery(reason, facts, items)
         if any(i.revealed for i in items):
             return Option(reason, False, "卡密已被查看，个人原因不能退款。A key was revealed: personal reasons no longer apply.")
         if facts.kind == "topup" and facts.topup_status == "succeeded":
@@ -147,7 +157,7 @@ def option(reason: str, facts: OrderFacts, items: list[ItemFacts], now: datetime
         end = window_end or (facts.paid_at + timedelta(hours=policy.refund_window_hours))
         if now > end:
             return Option(reason, False, f"已超过 {policy.refund_window_hours} 小时的售后期限。Outside the refund window.", deadline=end)
-        fee_percent = (policy.personal_reason_fee_rate * 100).normalize()
+        fee_percent = percent(policy.personal_reason_fee_rate)  # "10", never "1E+1"
         if reason == "changed_mind" and facts.kind in KEY_KINDS and not undelivered:
             # A delivered key nobody ever looked at can go back on sale: nothing for a person to judge.
             return Option(reason, True, f"卡密从未查看，收取 {fee_percent}% 手续费后退款，立即通过。"
@@ -159,31 +169,96 @@ def option(reason: str, facts: OrderFacts, items: list[ItemFacts], now: datetime
     return Option(reason, False, "未知原因。Unknown reason.")
 
 
+def _before_delivery(reason: str, facts: OrderFacts, items: list[ItemFacts]) -> Option:
+    """A personal reason on items not delivered yet: a cancellation, free and instant, like Taobao's 未发货仅退款.
+
+    Nothing was handed over, so there is nothing for a person to judge and nothing to charge for — unless
+    the order already went to the supplier (a dispatched top-up or source order), which cannot be called
+    back: its result decides (a failure is refunded by itself). No refund window applies: it starts at delivery.
+    """
+    if facts.topup_status in TOPUP_IN_FLIGHT:
+        return Option(reason, False, "订单已提交上游处理，无法撤回取消；如上游报告失败，系统将自动全额退款。"
+                      "The order is with the supplier and cannot be called back; a failure is refunded automatically.")
+    if facts.topup_status is not None:
+        # One request to the supplier covers the whole order: part of it cannot stay behind to be sent alone.
+        waiting = {i.id for i in facts.items if i.status == "pending"}
+        if not waiting <= {i.id for i in items}:
+            return Option(reason, False, "直充订单须整单取消。A top-up is cancelled as a whole order.")
+    return Option(reason, True, "尚未发货，可直接取消：全额退款，不收手续费，立即退回。"
+                  "Not delivered yet: cancelled with a full refund, no fee, at once.",
+                  automatic=True, before_delivery=True)
+
+
 def options(facts: OrderFacts, items: list[ItemFacts], now: datetime) -> list[Option]:
     return [option(reason, facts, items, now) for reason in ALL_REASONS]
 
 
-VAGUE_PHRASES = ("不好用", "不能用", "用不了", "有问题", "垃圾", "骗子", "退款", "没用", "不行", "bad", "not working",
-                 "doesn't work", "scam", "refund")
-MIN_DESCRIPTION_CHARS = 10
+# What a description is judged on: its content, not its length. A reviewer needs to know what happened;
+# for a personal reason (changed mind, wrong account) a plain short reason is all there is to say.
+# Words that say nothing about what happened: complaints, the wish for a refund, filler.
+VAGUE_PHRASES = ("不好用", "不能用", "用不了", "没法用", "有问题", "出问题", "垃圾", "骗子", "骗人", "坑人", "退款", "退钱",
+                 "退货", "没用", "不行", "不好", "想要", "要求", "申请", "东西", "商品", "一下", "麻烦", "谢谢", "尽快",
+                 "快点", "赶紧", "请", "我", "的", "了", "吧", "啊", "呢", "吗", "要",
+                 "bad", "notworking", "doesntwork", "doesn'twork", "scam", "refund", "please", "want", "i", "my",
+                 "the", "a", "it", "is", "me", "money", "back", "give", "thanks")
+# Words that report something seen or done: a message, a screen, a record, a time. One is enough to act on.
+SPECIFIC_TERMS = ("提示", "显示", "报错", "错误", "截图", "截屏", "录屏", "视频", "已被使用", "已使用", "被用", "无效",
+                  "不存在", "过期", "失效", "冻结", "到账", "未收到", "没收到", "余额", "兑换", "激活", "充值记录",
+                  "订单号", "账号", "区服", "面额", "面值", "客服", "页面", "界面", "弹出", "描述不符", "不一致",
+                  "message", "error", "screenshot", "screen", "says", "said", "shows", "showed", "invalid",
+                  "alreadyused", "expired", "redeem", "activat", "received", "balance", "account", "record")
+_TIME_OR_NUMBER = re.compile(r"\d{1,2}[:：]\d{2}|\d{4,}|\d+\s*(月|日|号|点|元|分钟|小时)")
+_QUOTED = re.compile(r"[“\"「『‘'].{2,}?[”\"」』’']")
+# One token per Chinese character, per Latin word or per number: "啊啊啊啊" is four tokens of one kind.
+_TOKENS = re.compile(r"[\u3400-\u9fff]|[a-z']+|\d+")
 GOOD_DESCRIPTION_HINT = (
     "请具体说明：发生了什么、在哪里使用（游戏/平台名称）、看到的提示或错误信息、发生时间。"
     "例如：“在王者荣耀兑换页面输入卡密后提示‘该卡密已被使用’，时间 11 月 20 日 21:05。” "
     "Say what happened, where you used it, the exact message you saw and when."
 )
+PERSONAL_DESCRIPTION_HINT = (
+    "请用一句话说明原因，例如：“买错了，不需要了。” Say why in a sentence, e.g. “Bought the wrong one, no longer needed.”"
+)
 
 
-def description_problem(text: str) -> str | None:
-    """Why a description is too vague to act on, or None.
+def description_hint(reason: str | None) -> str:
+    return PERSONAL_DESCRIPTION_HINT if reason in PERSONAL_REASONS else GOOD_DESCRIPTION_HINT
 
-    Judged on the text a reviewer will see: zero-width and bidi characters are not content.
+
+def description_problem(text: str, reason: str | None = None) -> str | None:
+    """Why a description cannot be acted on, or None: "too_short", "repetitive" or "generic".
+
+    Judged on the text a reviewer will see (zero-width and bidi characters are not content) and on what
+    it says, not on how long it is: "啊啊啊啊啊啊啊啊啊啊啊啊" is long and says nothing; "东西不好用，想要退款"
+    is only a complaint; "卡密提示已被使用，附截图" reports what was seen; for a personal reason
+    "买错了，不需要了。" is a whole answer. `reason` None (an appeal, say) is judged like a claim.
     """
-    stripped = "".join(strip_invisible(text).split())
-    if len(stripped) < MIN_DESCRIPTION_CHARS:
+    visible = strip_invisible(text).lower()
+    tokens = _TOKENS.findall(visible)
+    distinct = set(tokens)
+    if len(tokens) < 2 or (len(tokens) <= 3 and len(distinct) < 3):
         return "too_short"
-    lowered = stripped.lower()
-    for phrase in VAGUE_PHRASES:
-        lowered = lowered.replace(phrase.replace(" ", ""), "")
-    if len(lowered.strip("!！。.,，?？~…")) < MIN_DESCRIPTION_CHARS // 2:
-        return "generic"
-    return None
+    # Mostly one or two tokens over and over: a keyboard mash, not a sentence.
+    if len(distinct) < 3 or (len(distinct) < 6 and len(distinct) / len(tokens) < 0.4):
+        return "repetitive"
+    squeezed = "".join(visible.split())
+    rest = squeezed
+    for phrase in sorted(VAGUE_PHRASES, key=len, reverse=True):
+        rest = rest.replace(phrase, " ")
+    content = set(_TOKENS.findall(rest))
+    if reason in PERSONAL_REASONS or reason in ("not_delivered", "topup_not_received"):
+        # The platform's records decide these; the buyer only says why, in their own words.
+        return None if content else "generic"
+    if any(term in squeezed for term in SPECIFIC_TERMS) or _TIME_OR_NUMBER.search(visible) or _QUOTED.search(visible):
+        return None if content else "generic"
+    # No report of a message, a screen or a time: enough detail of its own is still an account of what happened.
+    return None if len(content) >= 12 else "generic"
+
+
+# While a person can still look at the case (review, a request for information, an appeal).
+EVIDENCE_WAIT_STATUSES = ("submitted", "awaiting_buyer", "appealed")
+
+
+def awaiting_evidence(*, needs_evidence: bool, status: str, buyer_files: int) -> bool:
+    """The case is 待补充证据: the rule asks for evidence, the case is still open, and the buyer has none on file."""
+    return needs_evidence and status in EVIDENCE_WAIT_STATUSES and buyer_files == 0

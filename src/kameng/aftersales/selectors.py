@@ -106,3 +106,23 @@ def _int(value) -> int:
     except (TypeError, ValueError):
         return -1
     return number if 0 < number < 2**63 else -1
+
+
+def evidence_state(refund: Refund) -> dict:
+    """What the pages and the API say about a refund's evidence: the files (removed ones marked), whether
+    the case waits for the buyer's evidence and until when, and whether the buyer may still remove a file."""
+    from .policies import awaiting_evidence
+    from .services import evidence_removable
+
+    files = list(refund.evidence.select_related("removal").order_by("id"))
+    for evidence in files:
+        removal = getattr(evidence, "removal", None)  # the reverse one-to-one raises AttributeError when absent
+        evidence.removed_at = removal.removed_at if removal else None
+    live_buyer = sum(1 for e in files if e.source == "buyer" and e.removed_at is None)
+    return {
+        "files": files,
+        "awaiting": awaiting_evidence(needs_evidence=refund.needs_evidence, status=refund.status,
+                                      buyer_files=live_buyer),
+        "due_at": refund.evidence_due_at,
+        "removable": evidence_removable(refund),
+    }

@@ -5,16 +5,19 @@ see kameng.core.locks), and records a timeline event; notifications are written 
 """
 
 import secrets
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 
 from kameng.accounts.models import User
 from kameng.core import clock
-from kameng.core.errors import Conflict, Forbidden, Invalid
+from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kameng.core.models import reloaded
 from kameng.core.money import Money
 from kameng.core.times import for_person, in_beijing
 from kameng.core.workdays import add_workdays
+from kameng.orders.compensation import compensation_paid_for
+from kameng.orders.fulfilment import topup_cancel_queued
 from kameng.orders.locking import lock_items, lock_order
 from kameng.orders.selectors import order_for_buyer
 
@@ -23,7 +26,7 @@ from .decisions import approve_now
 from .events import actor_label, refund_event, senior_reviewers, tell_buyer, tell_staff
 from .evidence import evidence_record
 from .locking import lock_refund
-from .models import MessageKind, Refund, RefundItem, RefundMessage
+from .models import EvidenceRemoval, MessageKind, Refund, RefundItem, RefundMessage
 from .records import platform_record
 from .selectors import order_facts, refund_for_buyer
 from .supplier_claims import put_to_supplier
@@ -64,14 +67,15 @@ def _chosen(facts, item_ids, *, strict: bool):
     return chosen
 
 
-def _check_description(text: str) -> str:
+def _check_description(text: str, reason: str | None = None) -> str:
     text = (text or "").strip()
     if len(text) > MAX_DESCRIPTION:
         raise Invalid(f"a description is at most {MAX_DESCRIPTION} characters", code="DESCRIPTION_TOO_LONG")
-    problem = policies.description_problem(text)
+    problem = policies.description_problem(text, reason)
     if problem:
-        raise Invalid("描述过于笼统。" + policies.GOOD_DESCRIPTION_HINT, code="DESCRIPTION_TOO_VAGUE",
-                      details={"problem": problem})
+        personal = reason in policies.PERSONAL_REASONS
+        raise Invalid("描述过于笼统。" + policies.description_hint(reason), code="DESCRIPTION_TOO_VAGUE",
+                      details={"problem": problem, "personal_reason": personal})
     return text
 
 
@@ -79,29 +83,70 @@ def refund_create(*, buyer, order_no: str, reason: str, description: str, destin
                   item_ids: list[int] | None = None) -> Refund:
     if reason not in policies.ALL_REASONS:
         raise Invalid(f"reason is one of {', '.join(policies.ALL_REASONS)}", code="INVALID_REASON")
+    _check_destination(destination)
+    description = _check_description(description, reason)
+    order = order_for_buyer(user=buyer, order_no=order_no)
+    return _refund_open(buyer=buyer, order=order, reason=reason, description=description, destination=destination,
+                        item_ids=item_ids)
+
+
+def _check_destination(destination: str) -> None:
     if destination not in DESTINATIONS:
         raise Invalid("destination is original or wallet", code="INVALID_DESTINATION")
-    description = _check_description(description)
-    order = order_for_buyer(user=buyer, order_no=order_no)
+
+
+CANCEL_NOTE = "买家在发货前取消订单（未发货仅退款）。The buyer cancelled the order before delivery."
+
+
+def refund_cancel_before_delivery(*, buyer, order, destination: str = "original") -> Refund:
+    """The buyer cancels a paid order nothing of which was delivered yet: its undelivered items are refunded
+    in full, at once, by the same rule as `changed_mind` on them (policies: `before_delivery`).
+
+    409 CANCEL_NOT_ALLOWED, with the rule's reason, when it is not such an order (delivered, or already
+    with the supplier); nothing is changed then.
+    """
+    _check_destination(destination)
+    return _refund_open(buyer=buyer, order=order, reason="changed_mind", description=CANCEL_NOTE,
+                        destination=destination, item_ids=None, cancelling=True)
+
+
+def _refund_open(*, buyer, order, reason: str, description: str, destination: str, item_ids: list[int] | None,
+                 cancelling: bool = False) -> Refund:
     try:
         with transaction.atomic():
             order = lock_order(order.id)
             facts = order_facts(order)
-            items = _chosen(facts, item_ids, strict=True)
+            if cancelling:  # the order's undelivered items, whatever the buyer may have seen
+                items = policies.cancellable_items(facts)
+            else:
+                items = _chosen(facts, item_ids, strict=True)
             now = clock.now()
             option = policies.option(reason, facts, items, now)
+            if cancelling and not (option.eligible and option.before_delivery):
+                why = option.why if items else "订单已发货或已在退款中，不能取消；如有问题请申请售后。" \
+                    "The order was delivered or is being refunded: apply for after-sales instead."
+                raise Conflict(why, code="CANCEL_NOT_ALLOWED")
             if not option.eligible:
                 raise Conflict(option.why, code="REASON_NOT_ELIGIBLE")
             amount = Money(order.unit_price_fen) * len(items)
             remaining = Money(order.amount_fen - order.refunded_fen)
             amount = min(amount, remaining)
             fee = amount.rate(option.fee_rate)
+            paid_back = amount - fee
+            if reason in policies.PERSONAL_REASONS:
+                # A buyer who returns an item for their own reasons undoes the sale: the compensation its late
+                # delivery earned goes back to the supplier who paid it, or returning it would be a profit.
+                paid_back -= min(compensation_paid_for(order, [i.id for i in items]), paid_back)
             refund = Refund.objects.create(
                 refund_no=new_refund_no(), order=order, buyer=buyer, reason=reason, description=description,
-                destination=destination, amount_fen=amount.fen, fee_fen=fee.fen, refund_amount_fen=(amount - fee).fen,
+                destination=destination, amount_fen=amount.fen, fee_fen=fee.fen, refund_amount_fen=paid_back.fen,
                 fee_rate=f"{option.fee_rate:.2f}", needs_evidence=option.needs_evidence,
                 liable=option.liable or policies.liable_party(reason), submitted_at=now,
                 sla_due_at=add_workdays(now, facts.policy.review_sla_workdays),
+                # The claim is taken at once and the case marked 待补充证据 until a file arrives (rather than
+                # a file being required up front): the API creates the refund first and uploads after, and a
+                # buyer on a phone may need to fetch the screenshot. The buyer has the info-reply time for it.
+                evidence_due_at=(now + timedelta(hours=facts.policy.info_reply_hours)) if option.needs_evidence else None,
             )
             item_rows = lock_items(i.id for i in items)
             RefundItem.objects.bulk_create(
@@ -114,6 +159,8 @@ def refund_create(*, buyer, order_no: str, reason: str, description: str, destin
             evidence_record(refund=refund, name="platform_record.json", payload=platform_record(order=order, items=items))
             if option.automatic:
                 approve_now(refund=refund, order=order, actor=None, note=option.why)
+                if option.before_delivery:  # approved: whatever still waits to be sent to the supplier never will be
+                    topup_cancel_queued(order=order, reason="the buyer cancelled before it was sent")
             elif reason in policies.SUPPLIER_LIABLE:
                 put_to_supplier(refund=refund, order=order, reply_hours=facts.policy.supplier_reply_hours, now=now)
             else:
@@ -129,19 +176,64 @@ MAX_EVIDENCE_FILES = 20  # enough for any honest case; bounds the disk one buyer
 
 def evidence_add(*, user, refund_id, uploaded_file):
     """The buyer puts a file on record, while the refund can still be looked at."""
+    return evidence_add_many(user=user, refund_id=refund_id, uploaded_files=[uploaded_file])[0]
+
+
+def evidence_add_many(*, user, refund_id, uploaded_files) -> list:
+    """Several files in one go, all or none: a refused file (wrong type, too large, a duplicate) refuses
+    the upload and records nothing, so the buyer fixes that one file and sends the set again."""
     from .evidence import evidence_store
 
+    if not uploaded_files:
+        raise Invalid("choose at least one file", code="NO_FILE")
     refund = refund_for_buyer(user=user, refund_id=refund_id)
     with transaction.atomic():
         refund = _locked(refund.id)  # a withdrawal cannot slip in between the check and the file
         if refund.status not in EVIDENCE_STATUSES:
             raise Conflict(f"evidence cannot be added to a refund that is {refund.status}", code="REFUND_CLOSED")
-        if refund.evidence.filter(source="buyer").count() >= MAX_EVIDENCE_FILES:
+        if refund.evidence.filter(source="buyer").count() + len(uploaded_files) > MAX_EVIDENCE_FILES:
             raise Conflict(f"at most {MAX_EVIDENCE_FILES} files per refund", code="TOO_MANY_FILES")
-        evidence = evidence_store(refund=refund, uploader=user, uploaded_file=uploaded_file)
-        refund_event(refund=refund, event="evidence_added", actor=actor_label(user),
-                     note=f"{evidence.kind} sha256={evidence.sha256}")
-    return evidence
+        stored = []
+        for uploaded_file in uploaded_files:
+            evidence = evidence_store(refund=refund, uploader=user, uploaded_file=uploaded_file)
+            refund_event(refund=refund, event="evidence_added", actor=actor_label(user),
+                         note=f"{evidence.original_name or evidence.id} · SHA-256 {evidence.sha256}")
+            stored.append(evidence)
+    return stored
+
+
+def evidence_removable(refund) -> bool:
+    """A buyer may take an upload back until a reviewer has opened the case (and while it is undecided)."""
+    return refund.opened_at is None and refund.status == "submitted"
+
+
+def evidence_remove(*, user, refund_id, evidence_id) -> None:
+    """The buyer takes back a wrong upload before review. The file and its row stay on record (evidence
+    is append-only): a removal row marks it, and the timeline says who removed which file and when."""
+    refund = refund_for_buyer(user=user, refund_id=refund_id)
+    with transaction.atomic():
+        refund = _locked(refund.id)  # the reviewer opening the case is serialised with this check
+        evidence = refund.evidence.filter(id=evidence_id, source="buyer", uploaded_by=user).first()
+        if evidence is None:
+            raise NotFound("no such evidence", code="NOT_FOUND")
+        if not evidence_removable(refund):
+            raise Conflict("a reviewer has opened this case: evidence can no longer be removed",
+                           code="EVIDENCE_LOCKED")
+        if EvidenceRemoval.objects.filter(evidence=evidence).exists():
+            raise Conflict("this file was already removed", code="EVIDENCE_ALREADY_REMOVED")
+        EvidenceRemoval.objects.create(evidence=evidence, removed_by=user, removed_at=clock.now())
+        refund_event(refund=refund, event="evidence_removed", actor=actor_label(user),
+                     note=f"{evidence.original_name or evidence.id} · SHA-256 {evidence.sha256}")
+
+
+def refund_opened(*, user, refund_id) -> None:
+    """A reviewer opened the case: recorded once; from now on the buyer's uploads stay as they are."""
+    with transaction.atomic():
+        refund = _locked(refund_id)
+        if refund.opened_at is not None:
+            return
+        Refund.objects.filter(id=refund.id).update(opened_at=clock.now())
+        refund_event(refund=refund, event="opened", actor=actor_label(user))
 
 
 def _locked(refund_id) -> Refund:

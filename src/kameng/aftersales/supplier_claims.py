@@ -13,6 +13,7 @@ from django.db import transaction
 from kameng.accounts.models import Role, User
 from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
+from kameng.core.text import clause
 from kameng.core.times import for_person, iso_beijing
 from kameng.inventory.models import RevealRecord
 from kameng.notifications.services import notify
@@ -144,7 +145,7 @@ def claim_contest(*, supplier, refund_id, note: str) -> Refund:
         refund.save()
         refund_event(refund=refund, event="supplier_contested", actor=actor_label(supplier), note=note)
         when = _local(refund.sla_due_at) if refund.sla_due_at else ""
-        tell_buyer(refund, f"供货商对您的申请提出异议：{note}。平台审核员将{f'在 {when} 前' if when else ''}作出决定。")
+        tell_buyer(refund, f"供货商对您的申请提出异议：{clause(note)}。平台审核员将{f'在 {when} 前' if when else ''}作出决定。")
     return refund
 
 

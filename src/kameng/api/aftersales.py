@@ -7,7 +7,7 @@ from ninja.files import UploadedFile
 from kameng.aftersales import decisions, services
 from kameng.aftersales.dossier import dossier_stream
 from kameng.aftersales.records import platform_record
-from kameng.aftersales.selectors import refund_for_buyer, refund_for_staff, staff_queue
+from kameng.aftersales.selectors import evidence_state, refund_for_buyer, refund_for_staff, staff_queue
 from kameng.core import clock
 from kameng.core.error_texts import one_language
 from kameng.core.errors import Invalid
@@ -16,6 +16,7 @@ from kameng.core.money import fen_str
 
 from .base import Code, Text, answers, api
 from .serializers import (
+    BuyerRefundRowOut,
     EvidenceOut,
     QueueRowOut,
     RefundNotifyOut,
@@ -33,7 +34,16 @@ ZIP_ANSWER = {"responses": {200: {
 }}}
 
 
+def evidence_row(e) -> dict:
+    return {"id": e.id, "source": e.source, "kind": e.kind, "content_type": e.content_type,
+            "name": e.original_name, "size": e.size, "sha256": e.sha256, "received_at": iso(e.received_at),
+            # The bytes as sent (before a picture was re-encoded without EXIF); `sha256` is the stored copy's.
+            "received_sha256": e.received_sha256, "received_size": e.received_size,
+            "removed": e.removed_at is not None, "removed_at": iso(e.removed_at)}
+
+
 def refund_out(refund, *, staff: bool = False) -> dict:
+    evidence = evidence_state(refund)
     body = {
         "id": refund.id,
         "refund_no": refund.refund_no,
@@ -48,6 +58,10 @@ def refund_out(refund, *, staff: bool = False) -> dict:
         "refund_amount": fen_str(refund.refund_amount_fen),
         "destination": refund.destination,
         "needs_evidence": refund.needs_evidence,
+        "awaiting_evidence": evidence["awaiting"],
+        "evidence_due_at": iso(refund.evidence_due_at),
+        "evidence_removable": evidence["removable"],
+        "opened_at": iso(refund.opened_at),
         "liable": refund.liable,
         "submitted_at": iso(refund.submitted_at),
         "sla_due_at": iso(refund.sla_due_at),
@@ -65,18 +79,19 @@ def refund_out(refund, *, staff: bool = False) -> dict:
         "supplier_due_at": iso(refund.supplier_due_at),
         "supplier_answer": refund.supplier_answer or None,
         "supplier_note": refund.supplier_note or None,
-        "timeline": [{"at": iso(e.at), "actor": e.actor, "event": e.event, "note": e.note}
-                     for e in refund.events.order_by("id")],
+        "timeline": [_event(e) for e in refund.events.order_by("id")],
         "messages": [{"id": m.id, "at": iso(m.at), "author_role": m.author_role, "kind": m.kind, "body": m.body}
                      for m in refund.messages.order_by("id")],
-        "evidence": [{"id": e.id, "source": e.source, "kind": e.kind, "content_type": e.content_type,
-                      "name": e.original_name, "size": e.size, "sha256": e.sha256, "received_at": iso(e.received_at)}
-                     for e in refund.evidence.order_by("id")],
+        "evidence": [evidence_row(e) for e in evidence["files"]],
     }
     if staff:
         body["buyer_id"] = refund.buyer_id
         body["first_decided_by"] = refund.first_decided_by_id
     return body
+
+
+def _event(e) -> dict:
+    return {"at": iso(e.at), "actor": e.actor, "event": e.event, "note": e.note}
 
 
 def queue_row(refund) -> dict:
@@ -137,10 +152,13 @@ def refund_create(request, body: RefundIn):
 
 
 @api.get("/refunds", tags=["after-sales"],
-     response=answers({200: list[QueueRowOut]}, 403), exclude_unset=True)
+     response=answers({200: list[BuyerRefundRowOut]}, 403), exclude_unset=True)
 def refund_list(request):
-    refunds = request.auth.refunds.select_related("order").order_by("-id")[:100]
-    return [queue_row(r) for r in refunds]
+    """The buyer's refunds, newest first, with their timelines: the platform's own refunds (a failed top-up, an
+    order it could not deliver) are here too, their first timeline entry by actor `system`."""
+    refunds = request.auth.refunds.select_related("order").prefetch_related("events").order_by("-id")[:100]
+    return [{**queue_row(r), "refund_amount": fen_str(r.refund_amount_fen), "destination": r.destination,
+             "timeline": [_event(e) for e in sorted(r.events.all(), key=lambda e: e.id)]} for r in refunds]
 
 
 @api.get("/refunds/{refund_id}", tags=["after-sales"],
@@ -151,10 +169,27 @@ def refund_detail(request, refund_id: str):
 
 @api.post("/refunds/{refund_id}/evidence", tags=["after-sales"],
      response=answers({201: EvidenceOut}, 403, 404, 409, 415, body=True), exclude_unset=True)
-def refund_evidence(request, refund_id: str, file: UploadedFile = File(...)):  # noqa: B008  (ninja idiom)
-    evidence = services.evidence_add(user=request.auth, refund_id=refund_id, uploaded_file=file)
-    return api.create_response(request, {"id": evidence.id, "sha256": evidence.sha256, "kind": evidence.kind,
-                                         "received_at": iso(evidence.received_at)}, status=201)
+def refund_evidence(request, refund_id: str, file: UploadedFile = File(None),  # noqa: B008  (ninja idiom)
+                    files: list[UploadedFile] = File(None)):  # noqa: B008
+    """One `file` (as always) or several: repeat `file`, or send `files` parts. All are stored or none (a
+    duplicate of a file already on record is 409 DUPLICATE_EVIDENCE). The answer describes the first file,
+    as before, and lists every file under `files`."""
+    uploads = request.FILES.getlist("file") + request.FILES.getlist("files")
+    if not uploads:
+        raise Invalid("send the evidence as a multipart part named file (or several named files)", code="NO_FILE")
+    stored = services.evidence_add_many(user=request.auth, refund_id=refund_id, uploaded_files=uploads)
+    rows = [{"id": e.id, "sha256": e.sha256, "received_sha256": e.received_sha256, "kind": e.kind,
+             "name": e.original_name, "received_at": iso(e.received_at)} for e in stored]
+    return api.create_response(request, {**rows[0], "files": rows}, status=201)
+
+
+@api.post("/refunds/{refund_id}/evidence/{evidence_id}/remove", tags=["after-sales"],
+          response=answers({200: RefundOut}, 403, 404, 409, 422), exclude_unset=True)
+def refund_evidence_remove(request, refund_id: str, evidence_id: int):
+    """Take back a wrong upload until a reviewer opens the case. The file stays on record, marked removed,
+    and the timeline shows the removal (409 EVIDENCE_LOCKED once a reviewer has opened the case)."""
+    services.evidence_remove(user=request.auth, refund_id=refund_id, evidence_id=evidence_id)
+    return refund_out(refund_for_buyer(user=request.auth, refund_id=refund_id))
 
 
 class MessageIn(Schema):
@@ -237,6 +272,8 @@ def staff_refund_case(request, refund_id: str):
     from kameng.api.serializers import product_out
     from kameng.catalog.selectors import product_get
 
+    refund = refund_for_staff(user=request.auth, refund_id=refund_id)
+    services.refund_opened(user=request.auth, refund_id=refund.id)  # the buyer's uploads are now fixed
     refund = refund_for_staff(user=request.auth, refund_id=refund_id)
     record = platform_record(order=refund.order)
     try:

@@ -8,7 +8,8 @@ from ninja import Schema
 from pydantic import Field
 
 from kameng.accounts.models import Role
-from kameng.accounts.services import password_change, token_issue, token_revoke
+from kameng.accounts.services import password_change, refund_destination_set, token_issue, token_revoke
+from kameng.aftersales import cancellation
 from kameng.catalog import selectors as catalog_selectors
 from kameng.catalog import services as catalog
 from kameng.core import clock
@@ -94,8 +95,24 @@ def auth_logout(request):
 @api.get("/me", tags=["auth"],
      response=answers({200: MeOut}), exclude_unset=True)
 def me(request):
-    user = request.auth
-    return {"id": user.id, "username": user.username, "role": user.role, "phone": user.phone}
+    return _me_out(request.auth)
+
+
+def _me_out(user) -> dict:
+    return {"id": user.id, "username": user.username, "role": user.role, "phone": user.phone,
+            "refund_destination": user.refund_destination}
+
+
+class MeIn(Schema):
+    refund_destination: Code = Field(description="original | wallet (buyers only)")
+
+
+@api.patch("/me", tags=["auth"],
+       response=answers({200: MeOut}, 403, body=True), exclude_unset=True)
+def me_update(request, body: MeIn):
+    """Change the buyer's own settings: `refund_destination` (original | wallet), where the platform's own
+    refunds are paid back. Any other value: 422 INVALID_DESTINATION, nothing changed."""
+    return _me_out(refund_destination_set(user=request.auth, destination=body.refund_destination))
 
 
 # ---- catalog -----------------------------------------------------------------------------------
@@ -199,7 +216,13 @@ def order_detail(request, order_no: str):
 @api.post("/orders/{order_no}/cancel", tags=["orders"],
      response=answers({200: OrderOut}, 403, 404, 409), exclude_unset=True)
 def order_cancel(request, order_no: str):
-    return order_out(orders.order_cancel(user=request.auth, order_no=order_no))
+    """Unpaid: closed. Paid and not delivered yet: refunded in full at once, no fee (after-sales decides)."""
+    def work():
+        return 200, order_out(cancellation.order_cancel(user=request.auth, order_no=order_no))
+
+    status, response = run_idempotent(user=request.auth, key=request.headers.get("Idempotency-Key"),
+                                      endpoint=f"POST /orders/{order_no}/cancel", body={}, work=work)
+    return api.create_response(request, response, status=status)
 
 
 def _optional_item_ids(request) -> list[int] | None:

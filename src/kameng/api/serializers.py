@@ -106,6 +106,9 @@ class TokenOut(Out):
 
 class MeOut(UserOut):
     phone: str
+    refund_destination: str = PydanticField(
+        description="original | wallet: where refunds the platform makes on its own (a failed top-up, an order it "
+                    "could not deliver) are paid back; set with PATCH /me")
 
 
 class RevokedOut(Out):
@@ -119,6 +122,8 @@ class RefundPolicyOut(Out):
     appeal_window_days: int
     info_reply_hours: int
     supplier_reply_hours: int = 24
+    late_delivery_compensation_rate: str = PydanticField(
+        default="0.00", examples=["0.10"], description="share of a late item's price credited to the buyer's wallet")
     text: str
 
 
@@ -304,18 +309,26 @@ class MessageOut(Out):
     body: str
 
 
-class EvidenceOut(Out):
+class EvidenceFileOut(Out):
     id: int
     sha256: str
     kind: str
     received_at: str
+    received_sha256: str | None = None
+    name: str | None = None
 
 
-class EvidenceRowOut(EvidenceOut):
+class EvidenceOut(EvidenceFileOut):
+    files: list[EvidenceFileOut] | None = None
+
+
+class EvidenceRowOut(EvidenceFileOut):
     source: str
     content_type: str
-    name: str
     size: int
+    received_size: int | None = None
+    removed: bool = False
+    removed_at: str | None = None
 
 
 class RefundOut(Out):
@@ -332,6 +345,10 @@ class RefundOut(Out):
     refund_amount: str
     destination: str
     needs_evidence: bool
+    awaiting_evidence: bool = False
+    evidence_due_at: str | None = None
+    evidence_removable: bool = False
+    opened_at: str | None = None
     liable: str
     submitted_at: str | None
     sla_due_at: str | None
@@ -367,6 +384,13 @@ class QueueRowOut(Out):
     overdue: bool
     escalated: bool
     submitted_at: str | None
+
+
+class BuyerRefundRowOut(QueueRowOut):
+    refund_amount: str
+    destination: str
+    timeline: list[TimelineOut] = PydanticField(
+        description="the case's history; a refund the platform made on its own starts with actor `system`")
 
 
 class StaffCaseOut(Out):

@@ -132,6 +132,21 @@ class ProductAdminForm(forms.ModelForm):
         model = Product
         fields = ("supplier", "name", "description", "kind", "price_fen", "face_value_fen", "delivery_promise_minutes",
                   "refund_policy", "is_manual", "source", "source_sku", "is_active", "created_at", "updated_at")
+        help_texts = {"refund_policy": _(
+            "JSON 对象，字段可省略（取默认值）：refund_window_hours、personal_reason_fee_rate（如 \"0.05\"，最高 0.10）、"
+            "review_sla_workdays、appeal_window_days、info_reply_hours、supplier_reply_hours、"
+            "late_delivery_compensation_rate（迟发补偿比例，如 \"0.10\"，默认 \"0.00\" 不补偿，最高 0.50）。")}
+
+    def clean_refund_policy(self):
+        """The same rules as the API and the supplier's page: a bad policy is refused, a good one stored whole."""
+        from kameng.core.errors import Invalid
+
+        from .policies import RefundPolicy
+
+        try:
+            return RefundPolicy.from_input(self.cleaned_data.get("refund_policy")).to_stored()
+        except Invalid as exc:
+            raise ValidationError(str(exc)) from exc
 
     def clean(self):
         data = super().clean()

@@ -9,7 +9,9 @@ DELETE triggers inside its own transaction (`kameng.core.management.commands.flu
 
 from django.db import migrations
 
-APPEND_ONLY_TABLES = (
+# The tables guarded from the first migrations on; a table added later is guarded by its own migration
+# (`operation(tables=…)`), since the early migrations run before it exists.
+FIRST_TABLES = (
     "aftersales_refundevent",
     "aftersales_refundmessage",
     "aftersales_evidence",
@@ -17,6 +19,10 @@ APPEND_ONLY_TABLES = (
     "inventory_revealrecord",
     "ledger_journal",
     "ledger_posting",
+)
+APPEND_ONLY_TABLES = (
+    *FIRST_TABLES,
+    "aftersales_evidenceremoval",  # a buyer's removal of an upload: the upload itself stays on file
 )
 
 _PG_FUNCTION = """
@@ -28,9 +34,9 @@ $$ LANGUAGE plpgsql;
 """
 
 
-def sqlite_delete_triggers(cursor, *, create: bool) -> None:
+def sqlite_delete_triggers(cursor, *, create: bool, tables=APPEND_ONLY_TABLES) -> None:
     """Drop, then (when `create`) recreate, SQLite's DELETE triggers on every append-only table."""
-    for table in APPEND_ONLY_TABLES:
+    for table in tables:
         cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
         if create:
             cursor.execute(
@@ -39,38 +45,41 @@ def sqlite_delete_triggers(cursor, *, create: bool) -> None:
             )
 
 
-def _forward(apps, schema_editor):
+def _forward(apps, schema_editor, tables=FIRST_TABLES):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_PG_FUNCTION)
-            for table in APPEND_ONLY_TABLES:
+            for table in tables:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
                 cursor.execute(
                     f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                     "FOR EACH ROW EXECUTE FUNCTION kameng_append_only()"
                 )
         elif connection.vendor == "sqlite":  # one event per trigger in SQLite
-            for table in APPEND_ONLY_TABLES:
+            for table in tables:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only")
                 cursor.execute(
                     f"CREATE TRIGGER {table}_append_only BEFORE UPDATE ON {table} "
                     f"BEGIN SELECT RAISE(ABORT, 'kameng: {table} is append-only'); END"
                 )
-            sqlite_delete_triggers(cursor, create=True)
+            sqlite_delete_triggers(cursor, create=True, tables=tables)
 
 
-def _backward(apps, schema_editor):
+def _backward(apps, schema_editor, tables=FIRST_TABLES):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             if connection.vendor == "postgresql":
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
             elif connection.vendor == "sqlite":
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only")
         if connection.vendor == "sqlite":
-            sqlite_delete_triggers(cursor, create=False)
+            sqlite_delete_triggers(cursor, create=False, tables=tables)
 
 
-def operation():
-    return migrations.RunPython(_forward, _backward)
+def operation(tables=FIRST_TABLES):
+    """Guard `tables` (re-running it is harmless: each trigger is dropped and made again, which also
+    restores them after SQLite rebuilt a table for a schema change)."""
+    return migrations.RunPython(lambda apps, editor: _forward(apps, editor, tables),
+                                lambda apps, editor: _backward(apps, editor, tables))

@@ -13,8 +13,11 @@ its locks in the same global order, that cycle cannot form. The order, coarse to
     5     aftersales.RefundPayout
     6     orders.TopupDispatch
     7     orders.OrderItem          leaves of an order, reached through the order or a refund
-    8     ledger.LedgerAccount      wallets: the balance check is taken after the rows it pays for
-    9     inventory.CardSecret      stock: a shared pool, taken last (and with SKIP LOCKED to reserve)
+    8     ledger.Withdrawal         a supplier's withdrawal: decided before the accounts it moves
+    9     ledger.LedgerAccount      wallets: the balance check is taken after the rows it pays for
+    10    inventory.ImportBatch     a batch's quarantine: counted and decided after the refund that
+                                    proved a key bad was paid, before the batch's keys are touched
+    11    inventory.CardSecret      stock: a shared pool, taken last (and with SKIP LOCKED to reserve)
 
 Within one rank, several rows are locked in primary-key order (`lock_all`). A transaction may take
 a lock of the same or a higher rank than the highest it holds, never a lower one; with the setting
@@ -52,7 +55,9 @@ LOCK_ORDER: tuple[str, ...] = (
     "aftersales.RefundPayout",
     "orders.TopupDispatch",
     "orders.OrderItem",
+    "ledger.Withdrawal",
     "ledger.LedgerAccount",
+    "inventory.ImportBatch",
     "inventory.CardSecret",
 )
 RANK = {name: rank for rank, name in enumerate(LOCK_ORDER)}
@@ -133,6 +138,16 @@ def lock_all(queryset: QuerySet) -> list:
     """Lock every row the query finds, in primary-key order (two callers never lock the same set crosswise)."""
     with busy_on_timeout():
         return list(_locking(queryset.order_by("pk")))
+
+
+def update_locked(queryset: QuerySet, **values) -> int:
+    """An UPDATE of the query's rows: it takes their locks as it writes, so it keeps the same order."""
+    name = _name(queryset)
+    if name not in RANK:
+        raise LockOrderViolation(f"{name} has no place in the lock order; add it to kameng.core.locks.LOCK_ORDER")
+    _check_order(name, queryset.db)
+    with busy_on_timeout():
+        return queryset.update(**values)
 
 
 def lock_key(namespace: str, *parts, alias: str = DEFAULT_DB_ALIAS) -> None:

@@ -63,3 +63,8 @@ def clean_text(value: str, *, field: str = "text", one_line: bool = False) -> st
         raise InvalidText(f"{field} is one line without control characters",
                           details={"field": field, "problem": "control_character"})
     return value
+
+
+def clause(value: str) -> str:
+    """A person's note set inside a sentence of ours: its own closing 。/./！ dropped, so "理由：…。。" cannot happen."""
+    return (value or "").strip().rstrip("。.！!；;，, ")

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import CardSecret, ImportBatch, KeyIssue, RevealRecord
+from .models import BatchEvent, CardSecret, ImportBatch, KeyIssue, RevealRecord
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -26,8 +26,14 @@ class CardSecretAdmin(ReadOnlyAdmin):
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(ReadOnlyAdmin):
-    list_display = ("id", "product", "imported_by", "source", "status", "imported", "duplicates", "rejected", "started_at")
-    list_filter = ("status", "source")
+    list_display = ("id", "product", "imported_by", "source", "status", "imported", "duplicates", "rejected", "started_at",
+                    "quarantine")
+    list_filter = ("status", "source", "quarantine")
+
+
+@admin.register(BatchEvent)
+class BatchEventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "batch", "at", "actor", "event")
 
 
 @admin.register(KeyIssue)

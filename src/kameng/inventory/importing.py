@@ -20,7 +20,7 @@ from django.db import connection, transaction
 
 from kameng.core import clock, crypto
 
-from .models import CardSecret, ImportBatch
+from .models import CardSecret, ImportBatch, QuarantineState, SecretStatus
 from .policies import MAX_KEY_LENGTH, key_problem, normalize_key
 
 CHUNK = 10000
@@ -54,7 +54,7 @@ class ImportResult:
         return body
 
 
-def _insert_chunk_postgres(rows: list[tuple], batch_id: int, product_id: int, now) -> int:
+def _insert_chunk_postgres(rows: list[tuple], batch_id: int, product_id: int, now, status: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS kameng_key_stage (ciphertext bytea, fingerprint varchar(64)) "
@@ -66,27 +66,31 @@ def _insert_chunk_postgres(rows: list[tuple], batch_id: int, product_id: int, no
                 copy.write_row((ciphertext, fingerprint))
         cursor.execute(
             f"INSERT INTO {CardSecret._meta.db_table} (product_id, ciphertext, fingerprint, status, batch_id, created_at) "
-            "SELECT %s, ciphertext, fingerprint, 'available', %s, %s FROM kameng_key_stage "
+            "SELECT %s, ciphertext, fingerprint, %s, %s, %s FROM kameng_key_stage "
             "ON CONFLICT (fingerprint) DO NOTHING",
-            [product_id, batch_id, now],
+            [product_id, status, batch_id, now],
         )
         return cursor.rowcount
 
 
-def _insert_chunk_sqlite(rows: list[tuple], batch_id: int, product_id: int, now) -> int:
+def _insert_chunk_sqlite(rows: list[tuple], batch_id: int, product_id: int, now, status: str) -> int:
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT OR IGNORE INTO {CardSecret._meta.db_table} "
-            "(product_id, ciphertext, fingerprint, status, batch_id, created_at) VALUES (%s, %s, %s, 'available', %s, %s)",
-            [(product_id, ciphertext, fingerprint, batch_id, now) for ciphertext, fingerprint in rows],
+            "(product_id, ciphertext, fingerprint, status, batch_id, created_at) VALUES (%s, %s, %s, %s, %s, %s)",
+            [(product_id, ciphertext, fingerprint, status, batch_id, now) for ciphertext, fingerprint in rows],
         )
         return cursor.rowcount
 
 
-def _insert_chunk(rows, batch_id, product_id, now) -> int:
+def _insert_chunk(rows, batch_id, product_id, now, status: str = SecretStatus.AVAILABLE) -> int:
     if connection.vendor == "postgresql":
-        return _insert_chunk_postgres(rows, batch_id, product_id, now)
-    return _insert_chunk_sqlite(rows, batch_id, product_id, now)
+        return _insert_chunk_postgres(rows, batch_id, product_id, now, status)
+    return _insert_chunk_sqlite(rows, batch_id, product_id, now, status)
+
+
+# A batch quarantined (or voided) while its file is still being imported: the rest of its keys join the others.
+_STATUS_IN = {QuarantineState.QUARANTINED: SecretStatus.FROZEN, QuarantineState.VOIDED: SecretStatus.VOIDED}
 
 
 def import_lines(
@@ -111,10 +115,12 @@ def import_lines(
         nonlocal rows, pending_lines
         now = clock.now()
         with transaction.atomic():
-            where = ImportBatch.objects.select_for_update().filter(id=batch.id).values_list("processed", flat=True).get()
+            where, state = (ImportBatch.objects.select_for_update().filter(id=batch.id)
+                            .values_list("processed", "quarantine").get())
             if where != batch.processed:
                 raise ImportSuperseded(f"batch {batch.id} is at line {where}, this run at {batch.processed}")
-            inserted = _insert_chunk(rows, batch.id, batch.product_id, now) if rows else 0
+            status = _STATUS_IN.get(state, SecretStatus.AVAILABLE)
+            inserted = _insert_chunk(rows, batch.id, batch.product_id, now, status) if rows else 0
             result.imported += inserted
             result.duplicates += len(rows) - inserted
             ImportBatch.objects.filter(id=batch.id).update(

@@ -7,6 +7,17 @@ class SecretStatus(models.TextChoices):
     RESERVED = "reserved", _("已锁定")
     ISSUED = "issued", _("已发放")
     VOIDED = "voided", _("已作废")
+    # Held back with its quarantined batch (see inventory/quarantine.py): not sold until an admin releases
+    # the batch (back to available) or voids it. Its own status, so the reservation query, which only
+    # ever looks at `available` through its partial index, skips it at no cost.
+    FROZEN = "frozen", _("隔离中")
+
+
+class QuarantineState(models.TextChoices):
+    NONE = "none", _("正常")
+    QUARANTINED = "quarantined", _("已隔离")
+    RELEASED = "released", _("已解除隔离")
+    VOIDED = "voided", _("已作废")
 
 
 class ImportBatch(models.Model):
@@ -29,6 +40,24 @@ class ImportBatch(models.Model):
     error = models.CharField(max_length=200, blank=True, default="")
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True)
+    # Quarantine (inventory/quarantine.py): approved key defects passed the threshold; the unsold keys wait.
+    quarantine = models.CharField(max_length=12, choices=QuarantineState.choices, default=QuarantineState.NONE)
+    quarantined_at = models.DateTimeField(null=True, blank=True)
+    quarantine_defects = models.PositiveIntegerField(default=0)  # approved key defects counted, latest check
+    quarantine_sold = models.PositiveIntegerField(default=0)  # keys of the batch ever sold, at that check
+    quarantine_frozen = models.PositiveIntegerField(default=0)  # unsold keys held back when quarantined
+    # Defects an admin already judged when releasing the batch: only new ones can quarantine it again.
+    forgiven_defects = models.PositiveIntegerField(default=0)
+    quarantine_decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT,
+                                              related_name="+")
+    quarantine_decided_at = models.DateTimeField(null=True, blank=True)
+    quarantine_note = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["quarantined_at"], condition=models.Q(quarantine="quarantined"),
+                         name="batch_quarantined_idx"),
+        ]
 
 
 class CardSecret(models.Model):
@@ -56,6 +85,16 @@ class CardSecret(models.Model):
         return f"<CardSecret {self.pk} {self.status}>"
 
     __str__ = __repr__
+
+
+class BatchEvent(models.Model):
+    """What happened to a batch's quarantine, and who did it: append-only, like a refund's timeline."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=160)  # "system" or role:username
+    event = models.CharField(max_length=20)  # quarantined | released | voided
+    note = models.TextField(blank=True, default="")
 
 
 class KeyIssue(models.Model):

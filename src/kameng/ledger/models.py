@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountKind(models.TextChoices):
@@ -9,11 +10,18 @@ class AccountKind(models.TextChoices):
 
 
 class LedgerAccount(models.Model):
-    """An account of the book. Its balance is always derived from its postings."""
+    """An account of the book. Its balance is the sum of its postings.
+
+    A wallet also keeps that sum as it goes (`running_fen`, changed in the same transaction as each of
+    its postings), so a purchase reads its balance in O(1) under the wallet's lock instead of summing
+    the buyer's whole history; `kameng check-ledger` proves the two agree. Shared accounts (escrow,
+    commission, clearing) keep none: one row updated by every purchase would make purchases queue.
+    """
 
     code = models.CharField(max_length=64, unique=True)  # "wallet:12", "payable:3", "clearing:alipay"
     kind = models.CharField(max_length=10, choices=AccountKind.choices)
     owner = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT)
+    running_fen = models.BigIntegerField(null=True, blank=True)  # sum of postings, kept for wallets only
 
     def __str__(self) -> str:
         return self.code
@@ -39,3 +47,35 @@ class Posting(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=~models.Q(amount_fen=0), name="posting_not_zero")]
+
+
+class WithdrawalStatus(models.TextChoices):
+    REQUESTED = "requested", _("待审核")
+    PAID = "paid", _("已打款")
+    REJECTED = "rejected", _("已驳回")
+
+
+class Withdrawal(models.Model):
+    """A supplier's request to take money out of its `available` balance; finance pays it or turns it down.
+
+    The amount leaves `available` when requested (journal `withdrawal:<id>`), so two requests can never
+    both spend the same yuan; paying it (`withdrawal-paid:<id>`) or rejecting it (`withdrawal-rejected:<id>`)
+    each happen once, under the row's lock.
+    """
+
+    supplier = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="withdrawals")
+    amount_fen = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=WithdrawalStatus.choices, default=WithdrawalStatus.REQUESTED)
+    requested_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="withdrawals_decided")
+    note = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="withdrawal_positive")]
+        indexes = [models.Index(fields=["status", "id"]), models.Index(fields=["supplier", "id"])]
+
+    @property
+    def amount(self) -> str:
+        return f"{self.amount_fen // 100}.{self.amount_fen % 100:02d}"

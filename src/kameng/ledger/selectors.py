@@ -16,10 +16,11 @@ class BookReport:
     empty: list[str] = field(default_factory=list)  # journals with fewer than two postings
     balances: dict[str, int] = field(default_factory=dict)
     stranded: list[tuple[str, int]] = field(default_factory=list)  # (order_no, fen held in escrow)
+    drifted: list[tuple[str, int, int]] = field(default_factory=list)  # (account, running balance, sum of postings)
 
     @property
     def ok(self) -> bool:
-        return self.total_fen == 0 and not self.unbalanced and not self.empty and not self.stranded
+        return self.total_fen == 0 and not self.unbalanced and not self.empty and not self.stranded and not self.drifted
 
 
 def book_check() -> BookReport:
@@ -36,8 +37,11 @@ def book_check() -> BookReport:
             report.empty.append(row["reference"])
         else:
             report.unbalanced.append((row["reference"], row["total"]))
-    for code, total in LedgerAccount.objects.annotate(total=Sum("postings__amount_fen")).values_list("code", "total"):
+    for code, total, running in LedgerAccount.objects.annotate(total=Sum("postings__amount_fen")).values_list(
+            "code", "total", "running_fen"):
         report.balances[code] = total or 0
+        if running is not None and running != (total or 0):
+            report.drifted.append((code, running, total or 0))
     report.stranded = stranded_escrow()
     return report
 

@@ -1,13 +1,14 @@
 """The double-entry book. Every money movement goes through `journal_post`.
 
 Sign convention: debit is positive, credit negative; each journal sums to zero.
-Balances are sums of postings — there is no stored balance to drift.
+Balances are sums of postings. A wallet also keeps its sum as it goes (`LedgerAccount.running_fen`),
+changed here in the same transaction as its postings and checked against them by `book_check`.
 """
 
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from kameng.core import clock, locks
 from kameng.core.errors import Conflict
@@ -35,7 +36,22 @@ class Accounts:
 
     @staticmethod
     def payable(supplier_id: int) -> str:
-        return f"payable:{supplier_id}"
+        return f"payable:{supplier_id}"  # the supplier's sales still inside their refund window ("pending")
+
+    @staticmethod
+    def available(supplier_id: int) -> str:
+        return f"available:{supplier_id}"  # matured sales the supplier may withdraw (kameng.ledger.supplier_money)
+
+    @staticmethod
+    def withdrawing(supplier_id: int) -> str:
+        return f"withdrawals_pending:{supplier_id}"  # requested withdrawals awaiting finance
+
+    BANK_PAYOUTS = "clearing:bank"  # the platform's bank account, out of which withdrawals are paid
+
+
+def keeps_running_balance(code: str) -> bool:
+    """Wallets are read on the hot path under their own lock; shared accounts would serialize purchases."""
+    return code.startswith("wallet:")
 
 
 def _kind_for(code: str) -> str:
@@ -44,6 +60,8 @@ def _kind_for(code: str) -> str:
         "clearing": AccountKind.ASSET,
         "wallet": AccountKind.LIABILITY,
         "payable": AccountKind.LIABILITY,
+        "available": AccountKind.LIABILITY,
+        "withdrawals_pending": AccountKind.LIABILITY,
         "escrow": AccountKind.LIABILITY,
         "commission": AccountKind.INCOME,
         "refund_fees": AccountKind.INCOME,
@@ -69,10 +87,11 @@ def _remember(code: str, account_id: int) -> None:
 def account(code: str) -> LedgerAccount:
     found = LedgerAccount.objects.filter(code=code).first()
     if found is None:
-        owner_id = int(code.split(":", 1)[1]) if code.startswith(("wallet:", "payable:")) else None
+        owner_id = int(code.split(":", 1)[1]) if code.startswith(("wallet:", "payable:", "available:", "withdrawals_pending:")) else None
         try:
             with transaction.atomic():
-                found = LedgerAccount.objects.create(code=code, kind=_kind_for(code), owner_id=owner_id)
+                found = LedgerAccount.objects.create(code=code, kind=_kind_for(code), owner_id=owner_id,
+                                                     running_fen=0 if keeps_running_balance(code) else None)
         except IntegrityError:  # created by a concurrent transaction
             found = LedgerAccount.objects.get(code=code)
     _remember(code, found.id)
@@ -111,6 +130,10 @@ def journal_post(*, reference: str, kind: str, lines: list[Line], order=None, pa
         Posting.objects.bulk_create(
             [Posting(journal=journal, account_id=ids[line.code], amount_fen=line.fen) for line in lines]
         )
+        for line in lines:
+            if keeps_running_balance(line.code):
+                locks.update_locked(LedgerAccount.objects.filter(id=ids[line.code]),
+                                    running_fen=F("running_fen") + line.fen)
     return journal
 
 
@@ -119,12 +142,15 @@ def balance(code: str) -> Money:
     row = LedgerAccount.objects.filter(code=code).first()
     if row is None:
         return Money.zero()
-    total = row.postings.aggregate(total=Sum("amount_fen"))["total"] or 0
+    if row.running_fen is not None:
+        total = row.running_fen
+    else:
+        total = row.postings.aggregate(total=Sum("amount_fen"))["total"] or 0
     return Money(-total if row.kind in CREDIT_NORMAL else total)
 
 
-def wallet_lock(user_id: int) -> int:
-    """Lock a buyer's wallet account row so two spends cannot both see the same balance; its id.
+def wallet_lock(user_id: int) -> LedgerAccount:
+    """Lock a buyer's wallet account row so two spends cannot both see the same balance.
 
     Ledger accounts come late in the codebase's one lock order (kameng.core.locks): after the order
     and refund rows the money is for, before stock.
@@ -134,12 +160,11 @@ def wallet_lock(user_id: int) -> int:
     if locked is None:
         account(code)
         locked = locks.lock_one(LedgerAccount.objects.filter(code=code))
-    return locked.id
+    return locked
 
 
 def wallet_debit_check(*, user_id: int, amount: Money) -> None:
-    wallet_id = wallet_lock(user_id)
-    total = Posting.objects.filter(account_id=wallet_id).aggregate(total=Sum("amount_fen"))["total"] or 0
-    available = Money(-total)
+    """Under the wallet's lock: its running balance, one row, however long the buyer's history."""
+    available = Money(-wallet_lock(user_id).running_fen)
     if available < amount:
         raise Conflict(f"wallet balance {available} is less than {amount}", code="INSUFFICIENT_BALANCE")

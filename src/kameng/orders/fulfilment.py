@@ -18,6 +18,8 @@ from kameng.core.money import Money
 from kameng.inventory import services as inventory
 from kameng.ledger.services import Accounts, Line, journal_post
 
+from .compensation import KIND as COMPENSATION_KIND
+from .compensation import late_delivery_compensate
 from .events import actor_label, order_event
 from .locking import lock_order
 from .models import ItemStatus, Order, OrderItem, OrderStatus, TopupDispatch, TopupStatus
@@ -52,17 +54,29 @@ def _deliver_from_stock(order: Order, items: list | None = None) -> bool:
         items = list(order.items.filter(status=ItemStatus.PENDING).order_by("position"))
     if not inventory.secrets_issue(order=order, items=items):
         order_event(order=order, event="delivery_failed", note="out of stock: paid, not delivered")
+        from .tasks import refund_undelivered
+
+        refund_undelivered.enqueue(order.id)  # off sale, no stock coming: refunded at once (after-sales decides)
         return False
     deliver_items(order=order, items=items)
     return True
 
 
 def deliver_items(*, order: Order, items) -> None:
-    """Mark items delivered; when the whole order is, settle it to the supplier and the platform."""
+    """Mark items delivered; when the whole order is, settle it to the supplier and the platform.
+
+    Items delivered after the order's promise earn the buyer its late-delivery compensation, here, once:
+    every delivery path (stock, backorder, by hand, top-up or source result) comes through this function.
+    """
     now = clock.now()
     for item in items:
         item.mark_delivered(at=now)
         item.save(update_fields=["status", "delivered_at"])
+    _settle_delivered(order=order, items=items, now=now)
+    late_delivery_compensate(order=order, items=items)
+
+
+def _settle_delivered(*, order: Order, items, now) -> None:
     # Given every item of the order, none can be left pending; otherwise ask the database.
     if len(items) < order.quantity and order.items.filter(status=ItemStatus.PENDING).exists():
         return
@@ -158,6 +172,20 @@ def topup_dispatch(*, order_id: int) -> None:
                 logger.error("result of %s in the submit answer not applied: %s", order.order_no, exc.code)
 
 
+def topup_cancel_queued(*, order: Order, reason: str) -> bool:
+    """A queued top-up (or source order) whose every item is refunded or being refunded is cancelled now,
+    never sent. The caller holds the order's lock and has approved those refunds. False: nothing to cancel."""
+    # Not locked again: the order's lock (held) is the gate every change to its top-up passes, and the
+    # refund's items (a higher rank) are already locked, so a TopupDispatch lock here would break the order.
+    topup = TopupDispatch.objects.filter(order=order, status=TopupStatus.QUEUED).first()
+    if topup is None or order.items.exclude(status__in=(ItemStatus.REFUND_PENDING, ItemStatus.REFUNDED)).exists():
+        return False
+    topup.cancel(reason=reason, at=clock.now())
+    topup.save()
+    order_event(order=order, event="topup_cancelled", note=f"{reason}; never sent")
+    return True
+
+
 def topups_send_due(*, limit: int = 200) -> int:
     """Queued top-ups not sent in time (lost job, released refund request): send or cancel them now."""
     due = (
@@ -246,8 +274,9 @@ def _credited(order: Order, code: str) -> int:
     """Net credit this order's journals put on an account (escrow still held, supplier already paid...)."""
     from kameng.ledger.models import Posting
 
+    # Late-delivery compensation is the supplier's penalty, not part of the sale being settled.
     return -(Posting.objects.filter(journal__order=order, account__code=code)
-             .aggregate(total=Sum("amount_fen"))["total"] or 0)
+             .exclude(journal__kind=COMPENSATION_KIND).aggregate(total=Sum("amount_fen"))["total"] or 0)
 
 
 def _deliver_after_refund(*, order: Order, items: list, actor: str) -> None:
@@ -258,10 +287,12 @@ def _deliver_after_refund(*, order: Order, items: list, actor: str) -> None:
     platform to recover from the buyer if it chooses; nothing is taken from the buyer automatically.
     """
     now = clock.now()
+    delivered_now = []
     for item in items:
         if item.status == ItemStatus.PENDING:
             item.mark_delivered(at=now)
             item.save(update_fields=["status", "delivered_at"])
+            delivered_now.append(item)
         elif item.status == ItemStatus.REFUND_PENDING:
             # Still held by a refund: if that request is turned down the item returns to delivered.
             OrderItem.objects.filter(id=item.id).update(delivered_at=now)
@@ -290,6 +321,8 @@ def _deliver_after_refund(*, order: Order, items: list, actor: str) -> None:
               f"refunded before the supplier's success: the platform bears {Money(borne)}"),
     )
     logger.warning("top-up %s succeeded after a refund; flagged for the platform", order.order_no)
+    # Only items the buyer now has and was not refunded for were delivered late to them.
+    late_delivery_compensate(order=order, items=delivered_now)
 
 
 def manual_deliver(*, actor, order_no: str, contents: list) -> Order:

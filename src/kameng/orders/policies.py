@@ -1,5 +1,8 @@
 """Pure rules of ordering."""
 
+from datetime import timedelta
+from decimal import Decimal
+
 TERMS_VERSION = "2026-11"
 
 TERMS_TEXT_ZH = (
@@ -23,3 +26,29 @@ def commission_fen(amount_fen: int, rate) -> int:
     from kameng.core.money import Money
 
     return Money(amount_fen).rate(rate).fen
+
+
+def promised_by(order):
+    """When the order's items were promised: payment plus the promise in force at purchase (its snapshot)."""
+    if order.paid_at is None:
+        return None
+    return order.paid_at + timedelta(minutes=order.snapshot.get("delivery_promise_minutes", 0))
+
+
+def late_compensation_fen(*, unit_price_fen: int, rate: Decimal) -> int:
+    """A late item's compensation: its price × the rate, to the fen (half up, like every rate here)."""
+    from kameng.core.money import Money
+
+    return Money(unit_price_fen).rate(rate).fen
+
+
+def exchange_link(secret: str) -> str | None:
+    """The secret as a link the buyer can open, when it is one: http(s) only, never javascript:, data: or
+    anything else a browser would run; None otherwise (shown as plain text)."""
+    from urllib.parse import urlsplit
+
+    value = (secret or "").strip()
+    if not value or any(ch.isspace() or ord(ch) < 32 for ch in value):
+        return None
+    parts = urlsplit(value)
+    return value if parts.scheme in ("http", "https") and parts.netloc else None

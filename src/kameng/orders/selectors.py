@@ -1,7 +1,9 @@
+from django.db.models import Exists, OuterRef
+
 from kameng.accounts.models import User
 from kameng.core.errors import NotFound
 
-from .models import Order
+from .models import ItemStatus, Order, OrderItem
 
 
 def order_for_buyer(*, user: User, order_no: str) -> Order:
@@ -20,8 +22,10 @@ def orders_for_buyer(*, user: User, limit: int = 50, before_id: int | None = Non
 
 
 def orders_awaiting_manual_delivery(*, supplier: User):
+    """Paid manual orders with an item still to deliver (not one a refund holds or took)."""
+    owed = OrderItem.objects.filter(order=OuterRef("pk"), status=ItemStatus.PENDING)
     return (
-        Order.objects.filter(product__supplier=supplier, product__is_manual=True, status="paid")
+        Order.objects.filter(Exists(owed), product__supplier=supplier, product__is_manual=True, status="paid")
         .select_related("product", "buyer")
         .order_by("paid_at")
     )

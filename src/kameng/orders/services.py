@@ -20,6 +20,7 @@ from kameng.payments import services as payments
 from .events import actor_label, order_event
 from .locking import lock_order
 from .models import Channel, ItemStatus, Order, OrderItem, OrderStatus
+from .phone_topup import CARRIER_EN, check_number, product_carrier
 from .policies import terms_text
 from .selectors import order_for_buyer
 
@@ -72,7 +73,26 @@ def _validate(*, buyer: User, product_id, quantity, channel, recharge_account, a
         account = (recharge_account or "").strip() if isinstance(recharge_account, str) else ""
         if not account or len(account) > RECHARGE_ACCOUNT_MAX or not account.isprintable():
             raise Invalid("a top-up needs the account to recharge (recharge_account)", code="INVALID_RECHARGE_ACCOUNT")
+        expected = product_carrier(product.name)
+        if expected is not None:
+            check = check_number(account, expected)
+            if check.problem == "not_mobile":
+                raise Invalid(f"{account!r} is not a mainland mobile number (11 digits starting with 1)",
+                              code="INVALID_PHONE_NUMBER", details={"field": "recharge_account"})
+            if check.problem == "wrong_carrier":
+                raise Invalid(f"{check.number} is a {CARRIER_EN.get(check.carrier, 'different carrier')} number; "
+                              f"this product recharges {CARRIER_EN.get(expected, expected)} numbers only",
+                              code="WRONG_CARRIER", details={"field": "recharge_account", "carrier": check.carrier,
+                                                             "expected": expected})
     return product
+
+
+def _account_to_send(product: Product, recharge_account) -> str:
+    """The account as the supplier will get it: a phone number as its 11 digits (spaces and +86 dropped)."""
+    if product.kind != ProductKind.TOPUP:
+        return ""
+    account = (recharge_account or "").strip()
+    return check_number(account).number if product_carrier(product.name) is not None else account
 
 
 def order_create(
@@ -101,7 +121,7 @@ def order_create(
             unit_price_fen=product.price_fen,
             amount_fen=amount.fen,
             channel=channel,
-            recharge_account=(recharge_account or "").strip() if product.kind == ProductKind.TOPUP else "",
+            recharge_account=_account_to_send(product, recharge_account),
             snapshot=product_snapshot(product),
             terms_text=terms_text(),
             terms_accepted_at=now,
@@ -181,7 +201,9 @@ def order_cancel(*, user: User, order_no: str) -> Order:
     with transaction.atomic():
         order = lock_order(order.id)
         if order.status != OrderStatus.PENDING_PAYMENT:
-            raise Conflict(f"only an unpaid order can be cancelled (this one is {order.status})", code="CANCEL_NOT_ALLOWED")
+            # Bilingual like the after-sales rules (kameng.aftersales.cancellation answers paid orders).
+            raise Conflict(f"订单当前为“{order.get_status_display()}”，不能取消。"
+                           "This order cannot be cancelled in its present state.", code="CANCEL_NOT_ALLOWED")
         order.close()
         order.save(update_fields=["status"])
         released = inventory.secrets_release(order=order)

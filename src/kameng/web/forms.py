@@ -6,10 +6,12 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from kameng.accounts.models import RefundDestination
 from kameng.catalog.models import ProductKind
-from kameng.catalog.policies import PRODUCT_DESCRIPTION_MAX
+from kameng.catalog.policies import MAX_LATE_COMPENSATION_RATE, PRODUCT_DESCRIPTION_MAX
 from kameng.core.text import InvalidText, clean_text
 from kameng.orders.models import Channel
+from kameng.orders.phone_topup import carrier_label, check_number, product_carrier
 from kameng.payments.services import GATEWAY_CHANNELS
 
 MONEY = {"max_digits": 11, "decimal_places": 2}
@@ -50,10 +52,36 @@ class CheckoutForm(forms.Form):
         self.product = product
         self.fields["quantity"].max_value = settings.KAMENG_MAX_QUANTITY
         self.fields["quantity"].widget.attrs["max"] = settings.KAMENG_MAX_QUANTITY
+        self.carrier = product_carrier(product.name) if product.kind == ProductKind.TOPUP else None
         if product.kind == ProductKind.TOPUP:
             self.fields["recharge_account"].required = True
+            if self.carrier is not None:  # a phone top-up: the number, for the carrier the product names
+                field = self.fields["recharge_account"]
+                field.label = _("充值手机号")
+                field.widget.attrs.update({"inputmode": "numeric", "autocomplete": "tel", "maxlength": 16})
+                field.help_text = (_("请填写%(carrier)s的 11 位手机号") % {"carrier": carrier_label(self.carrier)} if self.carrier
+                                   else _("请填写 11 位中国大陆手机号"))
         else:
             del self.fields["recharge_account"]
+
+    def clean_recharge_account(self):
+        """The same rule the order service applies (kameng.orders.phone_topup), said at the field."""
+        value = self.cleaned_data.get("recharge_account", "")
+        if self.carrier is None or not value:
+            return value
+        check = check_number(value, self.carrier)
+        if check.problem == "not_mobile":
+            raise forms.ValidationError(
+                _("“%(value)s”不是有效的中国大陆手机号：手机号为 11 位数字，以 1 开头，例如 138 0013 8000。"),
+                params={"value": value}, code="not_mobile")
+        if check.problem == "wrong_carrier":
+            raise forms.ValidationError(
+                _("%(number)s 是%(carrier)s号码，本商品只能为%(expected)s号码充值。请核对号码，或选择%(carrier)s的充值商品。"),
+                params={"number": check.spaced(), "carrier": carrier_label(check.carrier) or _("其他运营商"),
+                        "expected": carrier_label(self.carrier)},
+                code="wrong_carrier")
+        self.phone = check
+        return check.number
 
 
 class RechargeForm(forms.Form):
@@ -79,14 +107,21 @@ class ProductForm(forms.Form):
     info_reply_hours = forms.IntegerField(label=_("补充材料答复时限（小时）"), min_value=1, max_value=168, initial=24)
     supplier_reply_hours = forms.IntegerField(label=_("供货商答复售后时限（小时，逾期视为同意退款）"), min_value=1,
                                               max_value=168, initial=24, required=False)
+    late_delivery_compensation_rate = forms.DecimalField(
+        label=_("迟发补偿比例"), min_value=Decimal("0"), max_value=MAX_LATE_COMPENSATION_RATE, decimal_places=2,
+        initial=Decimal("0.00"), required=False,
+        help_text=_("超过承诺发货时间才发货时，按商品价格的这一比例补偿到买家钱包，由您承担；0 为不补偿，最高 0.50"))
 
     POLICY_FIELDS = ("refund_window_hours", "personal_reason_fee_rate", "review_sla_workdays",
-                     "appeal_window_days", "info_reply_hours", "supplier_reply_hours")
+                     "appeal_window_days", "info_reply_hours", "supplier_reply_hours", "late_delivery_compensation_rate")
+    RATE_FIELDS = ("personal_reason_fee_rate", "late_delivery_compensation_rate")
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         policy = {name: data[name] for name in self.POLICY_FIELDS if data[name] is not None}
-        policy["personal_reason_fee_rate"] = str(policy["personal_reason_fee_rate"])
+        for name in self.RATE_FIELDS:  # the service takes rates as decimal strings, like the API
+            if name in policy:
+                policy[name] = str(policy[name])
         return {
             "name": data["name"], "kind": data["kind"], "is_manual": data["is_manual"],
             "price": str(data["price"]), "face_value": str(data["face_value"]),
@@ -112,3 +147,10 @@ class ManualDeliveryForm(forms.Form):
 
     def contents(self) -> list[str]:
         return [self.cleaned_data[name] for name in self.fields]
+
+
+class RefundDestinationForm(forms.Form):
+    refund_destination = forms.ChoiceField(
+        label=_("平台主动退款的默认去向"), choices=RefundDestination.choices, widget=forms.RadioSelect,
+        help_text=_("充值失败、无法发货或超过承诺时间未发货时，平台会主动退款，无需您申请。"
+                    "原路退回：按付款渠道退回（1–5 个工作日）；退回钱包：即时到账。您自己申请的退款仍可逐笔选择。"))

@@ -34,3 +34,11 @@ def batch_for_supplier(*, supplier, batch_id: int) -> ImportBatch:
 
 def order_items(order):
     return list(order.items.order_by("position"))
+
+
+def orders_in_aftersales(orders) -> set[int]:
+    """The ids among `orders` with an after-sales request still open (the list shows 售后中); one query."""
+    from kameng.aftersales.models import OPEN_STATUSES, Refund
+
+    ids = [order.id for order in orders]
+    return set(Refund.objects.filter(order_id__in=ids, status__in=OPEN_STATUSES).values_list("order_id", flat=True))

@@ -14,6 +14,31 @@ MONEY = {"max_digits": 11, "decimal_places": 2, "min_value": Decimal("0")}
 DESTINATIONS = [("original", _("原路退回（原支付方式）")), ("wallet", _("退到钱包（更快到账）"))]
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one <input type=file multiple>; cleans to a list (empty when none and not required)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            files = [single(item, initial) for item in data if item]
+            if not files and self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return files
+        cleaned = single(data, initial)
+        return [cleaned] if cleaned else []
+
+
+EVIDENCE_HELP = _("可一次选择多个文件：截图、录屏、PDF 或文本；图片最大 10 MB，PDF 20 MB，视频 50 MB，一次合计不超过 50 MB。")
+
+
 class RefundApplyForm(forms.Form):
     items = forms.TypedMultipleChoiceField(label=_("申请退款的商品"), coerce=int, widget=forms.CheckboxSelectMultiple,
                                            error_messages={"required": _("请至少选择一件商品。")})
@@ -24,8 +49,7 @@ class RefundApplyForm(forms.Form):
                                   widget=forms.Textarea(attrs={"rows": 4}))
     destination = forms.ChoiceField(label=_("退款去向"), choices=DESTINATIONS, initial="original",
                                     widget=forms.RadioSelect)
-    file = forms.FileField(label=_("证据文件（可选）"), required=False,
-                           help_text=_("截图、录屏、PDF 或文本；图片最大 10 MB，视频最大 50 MB。"))
+    file = MultipleFileField(label=_("证据文件"), required=False, help_text=EVIDENCE_HELP)
 
     def __init__(self, *args, items, **kwargs):
         super().__init__(*args, **kwargs)
@@ -34,8 +58,8 @@ class RefundApplyForm(forms.Form):
 
 
 class EvidenceForm(forms.Form):
-    file = forms.FileField(label=_("上传证据"),
-                           help_text=_("截图、录屏、PDF 或文本；图片最大 10 MB，视频最大 50 MB。"))
+    file = MultipleFileField(label=_("上传证据"), help_text=EVIDENCE_HELP,
+                             error_messages={"required": _("请选择要上传的文件。")})
 
 
 class MessageForm(forms.Form):

@@ -11,17 +11,22 @@ from django.views.decorators.http import require_POST
 from kameng.aftersales import services
 from kameng.aftersales.dossier import dossier_stream
 from kameng.aftersales.policies import GOOD_DESCRIPTION_HINT
-from kameng.aftersales.selectors import refund_for_buyer
+from kameng.aftersales.proactive import EVENT as PLATFORM_EVENT
+from kameng.aftersales.proactive import by_platform
+from kameng.aftersales.selectors import evidence_state, refund_for_buyer
 from kameng.api.aftersales import dossier_sections
+from kameng.catalog.policies import percent
 from kameng.core import clock
 from kameng.core.errors import DomainError
 from kameng.core.models import reloaded
 from kameng.core.money import Money
+from kameng.core.times import for_person
 
 from ..access import buyer_required
 from ..errors import not_found_as_404
 from ..reads import order_items
 from ..refund_forms import AppealForm, EvidenceForm, MessageForm, RefundApplyForm
+from ..steps import refund_outcome, refund_steps
 from .aftersales_common import (
     domain_call,
     evidence_download,
@@ -68,18 +73,20 @@ def _option_rows(result) -> list[dict]:
         rows.append({
             "code": option.code, "label": reason_label(option.code), "eligible": option.eligible,
             "why": one_language(option.why), "needs_evidence": option.needs_evidence, "automatic": option.automatic,
-            "fee_percent": (option.fee_rate * 100).normalize(), "fee": fee, "refund": amount - fee,
+            "fee_percent": percent(option.fee_rate), "fee": fee, "refund": amount - fee,
             "deadline": option.deadline,
         })
     return rows
 
 
-def _store_evidence(request, refund, upload) -> bool:
+def _store_evidence(request, refund, uploads) -> bool:
     try:
-        services.evidence_add(user=request.user, refund_id=refund.id, uploaded_file=upload)
+        services.evidence_add_many(user=request.user, refund_id=refund.id, uploaded_files=uploads)
     except DomainError as exc:
         not_found_as_404(exc)
-        messages.error(request, refund_error_text(exc))
+        name = (exc.details or {}).get("file") if isinstance(exc.details, dict) else None
+        text = refund_error_text(exc)
+        messages.error(request, gettext("%(file)s：%(error)s") % {"file": name, "error": text} if name else text)
         return False
     return True
 
@@ -113,6 +120,9 @@ def refund_apply(request, order_no: str):
                         messages.success(request, gettext("证据已上传。"))
                     else:
                         messages.error(request, gettext("申请已提交，但证据未能保存，请在下方重新上传。"))
+                elif refund.needs_evidence and refund.evidence_due_at:
+                    messages.warning(request, gettext("此原因需要证据：请在 %(due)s 前上传截图或录屏。")
+                                     % {"due": for_person(refund.evidence_due_at)})
                 return redirect("web:refund", refund_id=refund.id)
         else:
             status = 422
@@ -127,7 +137,7 @@ def refund_apply(request, order_no: str):
 
 @buyer_required
 def refund_list(request):
-    refunds = list(request.user.refunds.select_related("order").order_by("-id")[:100])
+    refunds = list(request.user.refunds.select_related("order").annotate(by_platform=by_platform()).order_by("-id")[:100])
     for refund in refunds:
         refund.reason_label = reason_label(refund.reason)
         refund.status_label = status_label(refund.status)
@@ -139,6 +149,7 @@ def _refund_page(request, refund, *, forms=None, status=200):
     now = clock.now()
     forms = forms or {}
     is_open_for_evidence = refund.status in EVIDENCE_STATUSES
+    evidence = evidence_state(refund)
     return render(request, "web/refund.html", {
         "refund": refund,
         "status_label": status_label(refund.status),
@@ -146,8 +157,13 @@ def _refund_page(request, refund, *, forms=None, status=200):
         "reject_label": reject_label(refund.reject_reason_code),
         "items": list(refund.items.select_related("order_item").order_by("order_item__position")),
         "timeline": timeline(refund),
+        "by_platform": refund.events.filter(event=PLATFORM_EVENT).exists(),
+        "steps": refund_steps(refund),
+        "outcome": refund_outcome(refund),
         "messages_list": message_rows(refund),
-        "evidence": list(refund.evidence.order_by("id")),
+        "evidence": evidence["files"],
+        "awaiting_evidence": evidence["awaiting"],
+        "can_remove_evidence": evidence["removable"],
         "can_upload": is_open_for_evidence,
         "can_message": refund.status not in MESSAGE_CLOSED,
         "can_urge": refund.can_be_urged(now),
@@ -242,6 +258,17 @@ def refund_dossier(request, refund_id: int):
 
 @never_cache
 @buyer_required
-def refund_evidence_file(request, refund_id: int, evidence_id: int):
+def refund_evidence_file(request, refund_id: int, evidence_id: int, mode: str = "download"):
     refund = _own_refund(request, refund_id)
-    return evidence_download(request, refund, evidence_id, back=reverse("web:refund", args=[refund.id]))
+    return evidence_download(request, refund, evidence_id, back=reverse("web:refund", args=[refund.id]), mode=mode)
+
+
+@require_POST
+@buyer_required
+def refund_evidence_remove(request, refund_id: int, evidence_id: int):
+    refund = _own_refund(request, refund_id)
+    _, error = domain_call(request, lambda: services.evidence_remove(user=request.user, refund_id=refund.id,
+                                                                      evidence_id=evidence_id))
+    if error is None:
+        messages.success(request, gettext("文件已撤下：它仍留在记录中并标注为已撤下，审核员不会把它当作证据。"))
+    return redirect(reverse("web:refund", args=[refund.id]) + "#evidence")

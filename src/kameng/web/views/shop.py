@@ -7,7 +7,9 @@ from kameng.catalog.policies import RefundPolicy
 from kameng.catalog.selectors import product_get, product_stock, products_with_stock
 from kameng.core.errors import DomainError
 from kameng.core.money import Money
+from kameng.ledger.services import Accounts, balance
 from kameng.orders.models import Channel
+from kameng.orders.phone_topup import carrier_label
 from kameng.orders.policies import TERMS_TEXT_EN, TERMS_TEXT_ZH
 from kameng.orders.services import order_create
 from kameng.payments.gateways.registry import served_by_sandbox
@@ -48,13 +50,24 @@ def product_detail(request, product_id: int):
     return render(request, "web/product.html", {"product": _product(product_id)})
 
 
+def _needs_confirmation(request, form) -> bool:
+    """A phone top-up is paid only after the buyer has seen the number read back (and its carrier) and
+    confirmed that very number: a mistyped digit tops up a stranger, and that money does not come back."""
+    if form.carrier is None:
+        return False
+    return request.POST.get("confirmed_account", "") != form.cleaned_data["recharge_account"]
+
+
 @buyer_required
 def checkout(request, product_id: int):
     product = _product(product_id)
     form = CheckoutForm(request.POST or None, product=product)
     status = 200
+    confirm = None
     if request.method == "POST":
-        if form.is_valid():
+        if form.is_valid() and "edit" not in request.POST and _needs_confirmation(request, form):
+            confirm = {"phone": form.phone, "carrier": carrier_label(form.phone.carrier)}
+        elif form.is_valid() and "edit" not in request.POST:
             data = form.cleaned_data
             try:
                 order = order_create(
@@ -71,8 +84,12 @@ def checkout(request, product_id: int):
                     page = "web:sandbox_pay" if served_by_sandbox(order.channel) else "web:pay"
                     return redirect(page, payment_no=payment.payment_no)
                 return redirect("web:order", order_no=order.order_no)
-        else:
+        elif "edit" not in request.POST:
             status = 422
     unit = Money(product.price_fen)
-    return render(request, "web/checkout.html",
-                  {"product": product, "form": form, "terms_text": terms_text(), "unit_price": unit}, status=status)
+    quantity = form.cleaned_data.get("quantity") if form.is_bound and hasattr(form, "cleaned_data") else None
+    return render(request, "web/checkout.html", {
+        "product": product, "form": form, "terms_text": terms_text(), "unit_price": unit, "confirm": confirm,
+        "total": unit * (quantity or 1), "quantity": quantity or 1,
+        "balance": balance(Accounts.wallet(request.user.id)),
+    }, status=status)

@@ -7,9 +7,9 @@ from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from kameng.aftersales import decisions
+from kameng.aftersales import decisions, services
 from kameng.aftersales.records import platform_record
-from kameng.aftersales.selectors import STAFF_ROLES, refund_for_staff, staff_queue
+from kameng.aftersales.selectors import STAFF_ROLES, evidence_state, refund_for_staff, staff_queue
 from kameng.catalog.policies import RefundPolicy
 from kameng.catalog.selectors import product_get
 from kameng.core import clock
@@ -117,6 +117,7 @@ def _case_page(request, refund, *, forms=None, status=200):
     forms = forms or {}
     order = refund.order
     record = with_datetimes(platform_record(order=order))
+    evidence = evidence_state(refund)
     now = clock.now()
     return render(request, "web/staff/case.html", {
         "refund": refund, "order": order,
@@ -127,7 +128,7 @@ def _case_page(request, refund, *, forms=None, status=200):
         "comparison": _product_comparison(order),
         "deliveries": record["deliveries"], "reveals": record["reveals"], "payments": record["payments"],
         "topup": record["topup"], "order_items": record["items"],
-        "evidence": list(refund.evidence.order_by("id")),
+        "evidence": evidence["files"], "awaiting_evidence": evidence["awaiting"],
         "timeline": timeline(refund), "messages_list": message_rows(refund),
         "can_request_info": refund.status == "submitted",
         "can_decide": refund.status in DECIDABLE,
@@ -140,7 +141,10 @@ def _case_page(request, refund, *, forms=None, status=200):
 
 @staff_required
 def case(request, refund_id: int):
-    return _case_page(request, _case(request, refund_id))
+    refund = _case(request, refund_id)
+    # The reviewer has the case in front of them: the buyer's uploads are fixed from now on.
+    services.refund_opened(user=request.user, refund_id=refund.id)
+    return _case_page(request, refund)
 
 
 def _act(request, refund, key, form, call, done_text):
@@ -187,6 +191,6 @@ def reject(request, refund_id: int):
 
 @never_cache
 @staff_required
-def evidence_file(request, refund_id: int, evidence_id: int):
+def evidence_file(request, refund_id: int, evidence_id: int, mode: str = "download"):
     refund = _case(request, refund_id)
-    return evidence_download(request, refund, evidence_id, back=reverse("web:staff_case", args=[refund.id]))
+    return evidence_download(request, refund, evidence_id, back=reverse("web:staff_case", args=[refund.id]), mode=mode)

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from kameng.catalog.selectors import product_for_manager
 from kameng.catalog.services import product_create
 from kameng.core.errors import DomainError
+from kameng.inventory.selectors import batches_of_supplier
 from kameng.orders.fulfilment import manual_deliver
 from kameng.orders.selectors import orders_awaiting_manual_delivery
 
@@ -21,7 +22,8 @@ from ..reads import batch_for_supplier, products_of_supplier
 
 @supplier_required
 def product_list(request):
-    return render(request, "web/supplier/products.html", {"products": products_of_supplier(supplier=request.user)})
+    return render(request, "web/supplier/products.html", {"products": products_of_supplier(supplier=request.user),
+                                                          "batches": batches_of_supplier(supplier=request.user)})
 
 
 @supplier_required

@@ -20,7 +20,8 @@ from kameng.core.money import Money
 from ..access import supplier_required
 from ..errors import error_text, not_found_as_404
 from ..forms import TextField
-from .aftersales_common import event_labels, reason_label, role_labels, status_label, with_datetimes
+from ..timeline import row
+from .aftersales_common import reason_label, status_label, with_datetimes
 
 
 class AcceptForm(forms.Form):
@@ -37,14 +38,14 @@ class ContestForm(forms.Form):
 
 def _rows(user):
     now = clock.now()
-    answers, events, roles = dict(SupplierAnswer.choices), event_labels(), role_labels()
+    answers = dict(SupplierAnswer.choices)
     rows = []
     for refund in claims.claims_for_supplier(user=user):
         view = claims.claim_view(refund, now)
         view.update(
             deliveries=with_datetimes(view["deliveries"]), reason_label=reason_label(view["reason"]), status_label=status_label(view["status"]),
             answer_label=answers.get(view["supplier_answer"], ""), amount=Money(view["amount"]),
-            timeline=[{**e, "label": events.get(e["event"], e["event"]), "actor": roles.get(e["actor"], e["actor"])}
+            timeline=[row(at=e["at"], event=e["event"], actor=e["actor"], note=e.get("note", ""))
                       for e in view["timeline"]],
             accept_form=AcceptForm(prefix=f"a{refund.id}"), contest_form=ContestForm(prefix=f"c{refund.id}"),
         )

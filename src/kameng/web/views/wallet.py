@@ -30,4 +30,5 @@ def wallet(request):
         else:
             status = 422
     return render(request, "web/wallet.html",
-                  {"form": form, "balance": balance(Accounts.wallet(request.user.id))}, status=status)
+                  {"form": form, "balance": balance(Accounts.wallet(request.user.id)),
+                   "refund_destination": request.user.get_refund_destination_display()}, status=status)
