@@ -185,7 +185,8 @@ def _build(refund, evidence, generated_at) -> bytes:
     pdf.heading("三、时间（北京时间）")
     for label, moment in (("下单", order.created_at), ("支付", order.paid_at), ("发货", order.delivered_at),
                           ("提交申请", refund.submitted_at), ("审核期限", refund.sla_due_at),
-                          ("证据期限", refund.evidence_due_at), ("作出决定", refund.decided_at),
+                          ("证据期限", refund.evidence_due_at),
+                          ("证据期限已过，未收到证据", refund.evidence_overdue_at), ("作出决定", refund.decided_at),
                           ("申诉期限", refund.appeal_due_at), ("退款到账", refund.refunded_at)):
         if moment:
             pdf.fact(label, _when(moment))

@@ -50,6 +50,8 @@ R = RefundStatus
 OPEN_STATUSES = (R.SUBMITTED, R.AWAITING_BUYER, R.APPROVED, R.REFUNDING, R.APPEALED)
 STAFF_QUEUE_STATUSES = (R.SUBMITTED, R.APPEALED)  # waiting on staff: their review deadline runs
 QUEUE_STATUSES = ("submitted", "appealed", "awaiting_buyer")  # what the staff queue lists by default
+# The evidence deadline counts for the first review only (an appeal comes with its own description).
+EVIDENCE_DEADLINE_STATUSES = ("submitted", "awaiting_buyer")
 
 
 class Refund(ConcurrentTransitionMixin, models.Model):
@@ -67,6 +69,10 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     needs_evidence = models.BooleanField(default=False)
     # When the rule needs evidence: the buyer is asked to upload by this time (policy info_reply_hours).
     evidence_due_at = models.DateTimeField(null=True, blank=True)
+    # The evidence deadline acts (aftersales/evidence_deadline.py): the buyer is reminded once before it,
+    # and when it passes with no evidence the case is marked "no evidence supplied" for the reviewer.
+    evidence_reminded_at = models.DateTimeField(null=True, blank=True)
+    evidence_overdue_at = models.DateTimeField(null=True, blank=True)
     # The first time a reviewer opened the case: from then on the buyer can no longer remove an upload.
     opened_at = models.DateTimeField(null=True, blank=True)
     liable = models.CharField(max_length=10, default="platform")  # who bears the loss: supplier | platform
@@ -99,6 +105,10 @@ class Refund(ConcurrentTransitionMixin, models.Model):
                          name="refund_queue_idx"),
             models.Index(fields=["info_due_at"], condition=models.Q(status="awaiting_buyer"), name="refund_info_due_idx"),
             models.Index(fields=["buyer", "-id"], name="refund_buyer_idx"),
+            # Only undecided cases whose evidence deadline has not acted yet: what the evidence sweep reads.
+            models.Index(fields=["evidence_due_at"], name="refund_evidence_due_idx",
+                         condition=models.Q(needs_evidence=True, evidence_overdue_at__isnull=True,
+                                            status__in=EVIDENCE_DEADLINE_STATUSES)),
             models.Index(fields=["supplier_due_at"], condition=models.Q(supplier_answer="pending"),
                          name="refund_supplier_due_idx"),
             # The published figures (aftersales/transparency.py) reach only the last 30 days through these.

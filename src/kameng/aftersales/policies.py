@@ -262,3 +262,13 @@ EVIDENCE_WAIT_STATUSES = ("submitted", "awaiting_buyer", "appealed")
 def awaiting_evidence(*, needs_evidence: bool, status: str, buyer_files: int) -> bool:
     """The case is 待补充证据: the rule asks for evidence, the case is still open, and the buyer has none on file."""
     return needs_evidence and status in EVIDENCE_WAIT_STATUSES and buyer_files == 0
+
+
+# The evidence deadline (aftersales/evidence_deadline.py). The buyer is reminded once, six hours before it —
+# or halfway through when the whole window is shorter than twelve hours, so a reminder never lands right
+# after the request itself.
+EVIDENCE_REMINDER_LEAD = timedelta(hours=6)
+
+
+def evidence_reminder_at(*, submitted_at: datetime, due_at: datetime) -> datetime:
+    return due_at - min(EVIDENCE_REMINDER_LEAD, (due_at - submitted_at) / 2)

@@ -60,6 +60,7 @@ def refund_out(refund, *, staff: bool = False) -> dict:
         "needs_evidence": refund.needs_evidence,
         "awaiting_evidence": evidence["awaiting"],
         "evidence_due_at": iso(refund.evidence_due_at),
+        "evidence_overdue_at": iso(refund.evidence_overdue_at),
         "evidence_removable": evidence["removable"],
         "opened_at": iso(refund.opened_at),
         "liable": refund.liable,

@@ -347,6 +347,7 @@ class RefundOut(Out):
     needs_evidence: bool
     awaiting_evidence: bool = False
     evidence_due_at: str | None = None
+    evidence_overdue_at: str | None = None  # the evidence deadline passed with no file: marked for the reviewer
     evidence_removable: bool = False
     opened_at: str | None = None
     liable: str

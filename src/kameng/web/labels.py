@@ -23,6 +23,7 @@ EVENTS = {
     "escalated": _("超过审核期限，已升级高级审核员"), "auto_approved": _("超过审核期限，平台自动同意"),
     "payout_failed": _("退款未能到账"), "payout_retried": _("财务已重新发起退款"),
     "platform_refund": _("平台主动退款"), "opened": _("审核员开始审核"),
+    "evidence_reminded": _("已提醒买家补充证据"), "evidence_overdue": _("补证期限已过，买家未提供证据"),
 }
 
 # Why the platform refunded without being asked (aftersales/proactive.py).
