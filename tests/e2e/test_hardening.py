@@ -129,13 +129,14 @@ def test_nothing_in_the_data_directory_is_readable_by_other_users(served, tmp_pa
                           files={"file": ("keys.txt", b"PERM-KEY-1\nPERM-KEY-2\nPERM-KEY-3\n", "text/plain")})
     assert imported.status_code == 302, imported.text[:500]
     buyer = login(served, "buyer")
+    deadline = time.monotonic() + 60  # the page import runs in the background worker: wait for its stock
+    while buyer.get(f"/products/{product['id']}").json()["stock"] < 3:
+        assert time.monotonic() < deadline, "the imported keys never reached stock"
+        time.sleep(0.2)
     order = buyer.post("/orders", json={"product_id": product["id"], "quantity": 1, "channel": "wechat",
                                         "accept_terms": True}).json()
-    for _ in range(50):  # the page import runs in the background worker
-        paid = buyer.post(f"/sandbox/payments/{order['payment']['payment_no']}/pay").json()
-        if paid.get("order_status") == "delivered":
-            break
-        time.sleep(0.2)
+    paid = buyer.post(f"/sandbox/payments/{order['payment']['payment_no']}/pay").json()
+    assert paid["order_status"] == "delivered", paid
     refund = buyer.post("/refunds", json={"order_no": order["order_no"], "reason": "key_already_used",
                                           "description": GOOD, "destination": "wallet"})
     assert refund.status_code == 201, refund.text
