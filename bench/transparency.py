@@ -121,15 +121,82 @@ with transaction.atomic(), connection.cursor() as cur:
                CASE WHEN upheld THEN 'appeal_approved' ELSE 'appeal_rejected' END, '' FROM rp WHERE app
     ''')
 insert_s = time.monotonic() - t0
+# The rows the figures read, from the timelines just inserted (what the migration does for existing data).
+from kameng.aftersales import figure_facts
+t1 = time.monotonic()
+with transaction.atomic():
+    figure_facts.rebuild()
+facts_s = time.monotonic() - t1
 with connection.cursor() as cur:
-    cur.execute("ANALYZE")
+    cur.execute("VACUUM ANALYZE")  # as autovacuum would after a bulk load: visibility map for index-only scans
     cur.execute(f"SELECT count(*), count(*) FILTER (WHERE submitted_at >= %s - interval '30 days') FROM {R}", [now])
     refunds, in_window = cur.fetchone()
     cur.execute(f"SELECT count(*) FROM {E}")
     events = cur.fetchone()[0]
     cur.execute(f"SELECT pg_size_pretty(pg_total_relation_size('{R}')), pg_size_pretty(pg_total_relation_size('{E}'))")
     sizes = list(cur.fetchone())
-result = {"insert_s": round(insert_s, 1), "refunds": refunds, "in_window": in_window, "events": events, "sizes": sizes}
+result = {"insert_s": round(insert_s, 1), "facts_s": round(facts_s, 1), "refunds": refunds, "in_window": in_window, "events": events, "sizes": sizes}
+"""
+
+# The report as computed before RefundFacts (commit c5eeed1): each figure joined the window's timeline events or
+# refunds to orders and products. Kept here to measure against, and to check both give the same figures.
+INTERLEAVED = r"""
+import time
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q
+from datetime import timedelta
+from kameng.aftersales import transparency as t
+from kameng.aftersales.figure_facts import APPROVALS, FIRST_DECISIONS
+from kameng.aftersales.models import Refund, RefundEvent
+from kameng.core import clock
+
+OLD_REFUND = ("reason", "order__product__supplier_id")
+OLD_EVENT = ("refund__reason", "refund__order__product__supplier_id")
+
+
+def old_collect(since, until):
+    first = (RefundEvent.objects.filter(event__in=FIRST_DECISIONS, at__gte=since, at__lt=until)
+             .exclude(event="auto_approved", refund__appealed_at__isnull=False))
+    escalated_before = RefundEvent.objects.filter(refund_id=OuterRef("refund_id"), event="escalated",
+                                                  at__lt=OuterRef("at"))
+    hours = t.HoursBetween("at", "refund__submitted_at")
+    appealed = (Refund.objects.filter(appealed_at__isnull=False, decided_at__gte=since, decided_at__lt=until)
+                .filter(decided_at__gte=F("appealed_at")).exclude(status="appealed"))
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        parts = (
+            t._grouped(Refund.objects.filter(submitted_at__gte=since, submitted_at__lt=until), OLD_REFUND,
+                       submitted=Count("id")),
+            t._grouped(first, OLD_EVENT, decided=Count("id"), approved=Count("id", filter=Q(event__in=APPROVALS)),
+                       automatic=Count("id", filter=Q(actor="system")),
+                       within_deadline=Count("id", filter=~Q(Exists(escalated_before))),
+                       median_hours=t.PercentileCont(hours, 0.5), p90_hours=t.PercentileCont(hours, 0.9)),
+            t._grouped(Refund.objects.filter(appealed_at__gte=since, appealed_at__lt=until), OLD_REFUND,
+                       appeals=Count("id")),
+            t._grouped(appealed, OLD_REFUND, appeals_decided=Count("id"),
+                       appeals_upheld=Count("id", filter=~Q(status="rejected_final"))),
+        )
+    return t._merge(parts)
+
+
+def rounded(figures):
+    return {key: {name: round(value, 6) if isinstance(value, float) else value for name, value in vars(f).items()}
+            for key, f in figures.items()}
+
+
+until = clock.now()
+since = until - timedelta(days=t.WINDOW_DAYS)
+old_s, new_s = [], []
+for _ in range(payload["rounds"]):
+    start = time.perf_counter()
+    old = old_collect(since, until)
+    old_s.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    new = t._collect(since, until)
+    new_s.append(time.perf_counter() - start)
+result = {"old_s": old_s, "new_s": new_s, "same": rounded(old) == rounded(new),
+          "groups": len(new), "overall_old": vars(old[("overall", None)]), "overall_new": vars(new[("overall", None)])}
 """
 
 EXPLAIN = r"""
@@ -149,8 +216,8 @@ with transaction.atomic(), connection.cursor() as cur:
 result = {"plans": out, "overall": report.overall.as_dict()}
 """
 
-INDEXES = ("refund_submitted_idx", "refund_event_decision_idx", "refund_event_escalated_idx", "refund_appealed_idx",
-           "refund_appeal_decided_idx")
+INDEXES = ("refund_facts_submitted_idx", "refund_facts_decided_idx", "refund_appealed_idx",
+           "refund_appeal_decided_idx", "aftersales_refund_facts_pkey")
 
 
 def main() -> int:
@@ -159,6 +226,8 @@ def main() -> int:
     parser.add_argument("--suppliers", type=int, default=50, help="suppliers (default %(default)s)")
     parser.add_argument("--buyers", type=int, default=1000, help="buyers (default %(default)s)")
     parser.add_argument("--rounds", "-n", type=int, default=20, help="uncached requests (default %(default)s)")
+    parser.add_argument("--interleaved", type=int, default=5,
+                        help="rounds of old query / new query, alternately, in one process (default %(default)s)")
     parser.add_argument("--target-ms", type=float, default=1000, help="uncached p90 target (default %(default)s)")
     add_common_args(parser)
     args = parser.parse_args()
@@ -172,6 +241,11 @@ def main() -> int:
         setup = env.django(SETUP, {"refunds": args.refunds, "suppliers": args.suppliers, "password": PASSWORD})
         setup_s = time.monotonic() - t0
         log(f"setup {setup_s:.1f} s: {setup}")
+        env.env["KAMENG_DB_STATEMENT_TIMEOUT"] = "120"
+        # The old queries and the new, alternately in one process, and whether they give the same figures.
+        interleaved = env.django(INTERLEAVED, {"rounds": args.interleaved})
+        log(f"interleaved: old {latency_line(interleaved['old_s'])}; new {latency_line(interleaved['new_s'])}; "
+            f"same figures: {interleaved['same']}")
         env.env["KAMENG_DB_STATEMENT_TIMEOUT"] = "30"
         results = {}
         for label, cache_seconds, rounds in (("uncached (every figure computed)", "0", args.rounds),
@@ -209,11 +283,26 @@ def main() -> int:
     lines = [
         f"{setup['refunds']:,} refunds ({setup['in_window']:,} submitted in the 30-day window), {setup['events']:,} "
         f"timeline events, {args.suppliers} suppliers, {args.buyers} buyers; refunds table {setup['sizes'][0]}, "
-        f"events {setup['sizes'][1]}; setup {setup_s:.1f} s (inserts {setup['insert_s']} s), then ANALYZE. "
+        f"events {setup['sizes'][1]}; setup {setup_s:.1f} s (inserts {setup['insert_s']} s, RefundFacts rebuilt from "
+        f"the timelines in {setup['facts_s']} s), then VACUUM ANALYZE. "
         f"Load average at start: {info['load']}. `kameng serve --no-worker --workers 1`, one client, sequential, "
         f"keep-alive, loopback.",
         "",
         f"Overall figures at this size: {overall}",
+        "",
+        f"Old queries (c5eeed1: events/refunds joined to orders and products) against the new (RefundFacts), "
+        f"alternately in one Django process, {args.interleaved} rounds each, all figures computed:",
+        "",
+        "| computation | rounds | p50 | max | each round |",
+        "|---|---|---|---|---|",
+        *(f"| {name} | {len(xs)} | {percentile(xs, 50) * 1000:.0f} ms | {max(xs) * 1000:.0f} ms | "
+          f"{', '.join(f'{x * 1000:.0f}' for x in xs)} |"
+          for name, xs in (("old (baseline)", interleaved["old_s"]), ("new", interleaved["new_s"]))),
+        "",
+        f"- [{'x' if interleaved['same'] else ' '}] old and new give the same figures in all {interleaved['groups']} "
+        f"groupings (overall, per reason, per supplier)",
+        "",
+        "HTTP, `GET /api/v1/transparency` and the page:",
         "",
         "| run | requests | API p50 | API p90 | API max | page p50 | page max | statuses | server errors |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -223,7 +312,7 @@ def main() -> int:
                      f"| {max(lat) * 1000:.0f} ms | {percentile(page_lat, 50) * 1000:.0f} ms | "
                      f"{max(page_lat) * 1000:.0f} ms | {statuses} | {len(errors)} |")
     p90 = percentile(uncached[0], 90) * 1000
-    good = p90 <= args.target_ms and set(uncached[2]) <= {200, "page 200"}
+    good = p90 <= args.target_ms and set(uncached[2]) <= {200, "page 200"} and interleaved["same"]
     lines += ["", f"- [{'x' if good else ' '}] uncached p90 {p90:.0f} ms <= {args.target_ms:.0f} ms, all 200", "",
               "EXPLAIN (ANALYZE, BUFFERS) of each query `transparency_report()` runs (uncached):", ""]
     for plan in explained["plans"]:

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 
+from kameng.aftersales import figure_facts
 from kameng.aftersales.models import Refund, RefundEvent
 from kameng.aftersales.transparency import percentile_cont, transparency_report
 from kameng.core import clock
@@ -37,9 +38,12 @@ def _refund(buyer, product, n, reason, submitted, events=(), status="submitted",
                                    reason=reason, description="…", destination="wallet", amount_fen=1000,
                                    refund_amount_fen=1000, submitted_at=submitted)
     Refund.objects.filter(id=refund.id).update(status=status, appealed_at=appealed, decided_at=decided)
+    refund = Refund.objects.get(id=refund.id)
+    figure_facts.refund_opened(refund)  # as refund_create and refund_event keep them
     RefundEvent.objects.create(refund=refund, at=submitted, actor=f"buyer:{buyer.username}", event="submitted")
     for at, event, actor in events:
         RefundEvent.objects.create(refund=refund, at=at, actor=actor, event=event)
+        figure_facts.event_recorded(refund=refund, event=event, actor=actor, at=at)
     return refund
 
 

@@ -1,6 +1,7 @@
 from kameng.core import clock
 from kameng.notifications.services import notify
 
+from . import figure_facts
 from .models import RefundEvent
 
 
@@ -9,7 +10,10 @@ def actor_label(user) -> str:
 
 
 def refund_event(*, refund, event: str, actor: str = "system", note: str = "") -> None:
-    RefundEvent.objects.create(refund=refund, at=clock.now(), actor=actor, event=event, note=note)
+    at = clock.now()
+    RefundEvent.objects.create(refund=refund, at=at, actor=actor, event=event, note=note)
+    # The published figures' row moves with the timeline, in the same transaction.
+    figure_facts.event_recorded(refund=refund, event=event, actor=actor, at=at)
 
 
 STATUS_TITLES = {

@@ -214,6 +214,33 @@ class RefundEvent(models.Model):
         ]
 
 
+class RefundFacts(models.Model):
+    """What the published figures (transparency.py) read about one refund, in one narrow row: written in the
+    same transaction as the refund and the timeline events it sums up (figure_facts.py), so each figure is a
+    range scan of one covering index instead of a join of the window's events to refunds, orders and products.
+    The timeline stays the record; these rows can be rebuilt from it (figure_facts.rebuild)."""
+
+    refund = models.OneToOneField(Refund, primary_key=True, on_delete=models.PROTECT, related_name="facts")
+    supplier = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+", db_index=False)
+    reason = models.CharField(max_length=30, choices=Reason.choices)
+    submitted_at = models.DateTimeField()
+    # The first decision (approved, auto_approved or rejected; not an appeal's): when, which way, by whom.
+    first_decided_at = models.DateTimeField(null=True, blank=True)
+    first_approved = models.BooleanField(null=True)
+    first_automatic = models.BooleanField(null=True)  # actor system
+    first_escalated_at = models.DateTimeField(null=True, blank=True)  # the earliest `escalated` event
+
+    class Meta:
+        db_table = "aftersales_refund_facts"
+        indexes = [
+            models.Index(fields=["submitted_at"], include=["reason", "supplier"], name="refund_facts_submitted_idx"),
+            models.Index(fields=["first_decided_at"], condition=models.Q(first_decided_at__isnull=False),
+                         include=["reason", "supplier", "submitted_at", "first_approved", "first_automatic",
+                                  "first_escalated_at"],
+                         name="refund_facts_decided_idx"),
+        ]
+
+
 class MessageKind(models.TextChoices):
     MESSAGE = "message"
     INFO_REQUEST = "info_request"

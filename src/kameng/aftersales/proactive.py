@@ -34,6 +34,7 @@ from kameng.orders.locking import lock_items, lock_order
 from kameng.orders.models import ItemStatus, Order, OrderItem, OrderStatus, TopupDispatch, TopupStatus
 from kameng.orders.policies import promised_by
 
+from . import figure_facts
 from .decisions import approve_now
 from .events import channel_label, refund_event
 from .evidence import evidence_record
@@ -132,6 +133,7 @@ def _open(*, order: Order, item_ids: list[int], why: str) -> Refund | None:
         # Decided at once, so well within the review deadline every refund carries (the figures count on it).
         sla_due_at=add_workdays(now, RefundPolicy.from_stored(order.snapshot["refund_policy"]).review_sla_workdays),
     )
+    figure_facts.refund_opened(refund)
     items = lock_items(item_ids)
     RefundItem.objects.bulk_create([RefundItem(refund=refund, order_item_id=i, amount_fen=order.unit_price_fen)
                                     for i in item_ids])

@@ -21,7 +21,7 @@ from kameng.orders.fulfilment import topup_cancel_queued
 from kameng.orders.locking import lock_items, lock_order
 from kameng.orders.selectors import order_for_buyer
 
-from . import policies
+from . import figure_facts, policies
 from .decisions import approve_now
 from .events import actor_label, refund_event, senior_reviewers, tell_buyer, tell_staff
 from .evidence import evidence_record
@@ -148,6 +148,7 @@ def _refund_open(*, buyer, order, reason: str, description: str, destination: st
                 # buyer on a phone may need to fetch the screenshot. The buyer has the info-reply time for it.
                 evidence_due_at=(now + timedelta(hours=facts.policy.info_reply_hours)) if option.needs_evidence else None,
             )
+            figure_facts.refund_opened(refund)
             item_rows = lock_items(i.id for i in items)
             RefundItem.objects.bulk_create(
                 [RefundItem(refund=refund, order_item_id=i.id, amount_fen=order.unit_price_fen) for i in items]

@@ -20,7 +20,11 @@ Definitions (one place; the page and the API both read them from here):
   the buyer won (the refund was approved on appeal).
 
 Each figure is one aggregate query over indexes that reach only the window's rows: on PostgreSQL one
-query gives it overall, per reason and per supplier (GROUPING SETS); on SQLite one query per grouping (see the indexes on Refund and RefundEvent). Percentiles use
+query gives it overall, per reason and per supplier (GROUPING SETS); on SQLite one query per grouping.
+Submissions and first decisions are read from RefundFacts, one narrow row per refund kept in the same
+transaction as the refund's timeline (figure_facts.py), through covering indexes on submitted_at and
+first_decided_at: no join to the events, orders or products. Appeals (a few per cent) are read from
+Refund through its partial indexes, the supplier from the facts row. Percentiles use
 PostgreSQL's `percentile_cont`; on SQLite the same query calls an aggregate registered on the
 connection that does the same interpolation.
 """
@@ -32,22 +36,20 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Aggregate, Count, Exists, F, FloatField, Func, OuterRef, Q
+from django.db.models import Aggregate, Count, F, FloatField, Func, Q
 
 from kameng.core import clock
 
-from .models import Reason, Refund, RefundEvent
+from .models import Reason, Refund, RefundFacts
 
 WINDOW_DAYS = 30
 # Figures for a month change little in a minute: a busy public page costs one computation a minute
 # (per process). 0 turns the cache off (the benchmark measures the computation itself).
 CACHE_SECONDS = int(os.environ.get("KAMENG_TRANSPARENCY_CACHE_SECONDS", "60"))
-FIRST_DECISIONS = ("approved", "auto_approved", "rejected")
-APPROVALS = ("approved", "auto_approved")
-ESCALATED = "escalated"
 
-# How each grouping is reached from a refund (the supplier through the order's product).
-GROUPS = {"overall": None, "reason": "reason", "supplier": "order__product__supplier_id"}
+# How each grouping is reached from a RefundFacts row, and from a Refund (through its facts row).
+FACTS_GROUPS = ("reason", "supplier_id")
+REFUND_GROUPS = ("reason", "facts__supplier_id")
 
 
 # ---- SQL pieces ------------------------------------------------------------------------------------
@@ -162,10 +164,10 @@ class Report:
     supplier_names: dict[int, str] = field(default_factory=dict)
 
 
-def _grouped(queryset, prefix: str, **aggregates) -> dict:
+def _grouped(queryset, groups: tuple[str, str], **aggregates) -> dict:
     """{(grouping, value): {name: value}} for one figure: overall (("overall", None)), per reason and per
     supplier. On PostgreSQL that is ONE query (GROUP BY GROUPING SETS); elsewhere one query per grouping."""
-    reason, supplier = prefix + GROUPS["reason"], prefix + GROUPS["supplier"]
+    reason, supplier = groups
     if connection.vendor == "postgresql":
         query = queryset.values(reason, supplier).annotate(**aggregates).order_by()
         sql, params = query.query.sql_with_params()
@@ -190,45 +192,40 @@ def _grouped(queryset, prefix: str, **aggregates) -> dict:
     return out
 
 
-def _first_decisions(since, until):
-    # An auto_approved event after an appeal is the appeal's decision, not the refund's first one.
-    return (RefundEvent.objects.filter(event__in=FIRST_DECISIONS, at__gte=since, at__lt=until)
-            .exclude(event="auto_approved", refund__appealed_at__isnull=False))
-
-
 def _decision_figures(since, until) -> dict:
-    escalated_before = RefundEvent.objects.filter(refund_id=OuterRef("refund_id"), event=ESCALATED,
-                                                  at__lt=OuterRef("at"))
-    hours = HoursBetween("at", "refund__submitted_at")
+    # First decisions only (figure_facts decides which event is one); escalated before it = deadline missed.
+    hours = HoursBetween("first_decided_at", "submitted_at")
     return _grouped(
-        _first_decisions(since, until), "refund__",
-        decided=Count("id"),
-        approved=Count("id", filter=Q(event__in=APPROVALS)),
-        automatic=Count("id", filter=Q(actor="system")),
-        within_deadline=Count("id", filter=~Q(Exists(escalated_before))),
+        RefundFacts.objects.filter(first_decided_at__gte=since, first_decided_at__lt=until), FACTS_GROUPS,
+        decided=Count("refund_id"),
+        approved=Count("refund_id", filter=Q(first_approved=True)),
+        automatic=Count("refund_id", filter=Q(first_automatic=True)),
+        within_deadline=Count("refund_id", filter=Q(first_escalated_at__isnull=True)
+                              | Q(first_escalated_at__gte=F("first_decided_at"))),
         median_hours=PercentileCont(hours, 0.5),
         p90_hours=PercentileCont(hours, 0.9),
     )
 
 
 def _submitted(since, until):
-    return _grouped(Refund.objects.filter(submitted_at__gte=since, submitted_at__lt=until), "", submitted=Count("id"))
+    return _grouped(RefundFacts.objects.filter(submitted_at__gte=since, submitted_at__lt=until), FACTS_GROUPS,
+                    submitted=Count("refund_id"))
 
 
 def _appeals(since, until):
-    return _grouped(Refund.objects.filter(appealed_at__gte=since, appealed_at__lt=until), "", appeals=Count("id"))
+    return _grouped(Refund.objects.filter(appealed_at__gte=since, appealed_at__lt=until), REFUND_GROUPS,
+                    appeals=Count("id"))
 
 
 def _appeal_outcomes(since, until):
     # Decided on appeal in the window: decided_at is the appeal's decision (it follows appealed_at).
     decided = (Refund.objects.filter(appealed_at__isnull=False, decided_at__gte=since, decided_at__lt=until)
                .filter(decided_at__gte=F("appealed_at")).exclude(status="appealed"))
-    return _grouped(decided, "", appeals_decided=Count("id"),
+    return _grouped(decided, REFUND_GROUPS, appeals_decided=Count("id"),
                     appeals_upheld=Count("id", filter=~Q(status="rejected_final")))
 
 
 def _collect(since, until) -> dict:
-    figures: dict = {}
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # These scans are cheap, but their cost estimates make PostgreSQL JIT-compile them, which
@@ -237,6 +234,12 @@ def _collect(since, until) -> dict:
                 cursor.execute("SET LOCAL jit = off")
         parts = (_submitted(since, until), _decision_figures(since, until), _appeals(since, until),
                  _appeal_outcomes(since, until))
+    return _merge(parts)
+
+
+def _merge(parts) -> dict:
+    """{(grouping, value): Figures} from each figure's rows."""
+    figures: dict = {}
     for part in parts:
         for key, values in part.items():
             target = figures.setdefault(key, Figures())
