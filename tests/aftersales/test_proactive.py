@@ -71,7 +71,10 @@ def test_a_failed_top_up_is_refunded_at_once_to_the_wallet_when_the_buyer_says_s
     assert _wallet(api) == "10.00"  # paid by Alipay, given back to the wallet as the buyer chose
     assert api.get(f"/orders/{order['order_no']}").json()["status"] == "refunded"
     body = _told(buyer, row["id"])
-    assert "充值失败" in body and "10.00 元" in body and "钱包余额" in body and "即时到账" in body
+    assert "充值失败" in body and "¥10.00" in body and "钱包余额" in body and "即时到账" in body
+    # One event, one SMS: the refund paid to the wallet at once is not announced a second time as "arrived".
+    assert OutboxMessage.objects.filter(channel="sms", recipient=buyer.phone).count() == 1
+    assert InboxMessage.objects.filter(user=buyer, refund_id=row["id"]).count() == 1
     assert book_check().ok
 
 

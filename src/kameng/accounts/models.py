@@ -25,6 +25,10 @@ class User(AbstractUser):
     # The buyer's standing choice: the destination of refunds the platform makes without asking.
     refund_destination = models.CharField(max_length=10, choices=RefundDestination.choices,
                                           default=RefundDestination.ORIGINAL)
+    # The language the platform writes to this person in: 站内信 are rendered in it when read through the
+    # API, SMS and e-mail when they are written. Pages follow the language the reader picked for the page.
+    language = models.CharField(max_length=10, choices=[("zh-hans", "简体中文"), ("en", "English")],
+                                default="zh-hans")
 
     @property
     def is_buyer(self) -> bool:

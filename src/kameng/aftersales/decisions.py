@@ -15,7 +15,6 @@ from kameng.core.errors import Conflict, Forbidden, Invalid
 from kameng.core.models import reloaded
 from kameng.core.money import InvalidAmount, Money
 from kameng.core.text import clause
-from kameng.core.times import for_person
 from kameng.orders.models import Order
 
 from .batch_defects import refund_approved as refund_approved_for_batches
@@ -74,8 +73,7 @@ def refund_request_info(*, actor, refund_id, message: str) -> Refund:
         RefundMessage.objects.create(refund=refund, author=actor, author_role=actor.role, kind=MessageKind.INFO_REQUEST,
                                      body=message, at=now)
         refund_event(refund=refund, event="info_requested", actor=actor_label(actor), note=message)
-        tell_buyer(refund, f"审核员需要您补充：{message}。请在 {for_person(refund.info_due_at)} 前答复，逾期申请将关闭。",
-                   sms=True)
+        tell_buyer(refund, "refund.info_requested", question=clause(message), reply_due=refund.info_due_at, sms=True)
     return refund
 
 
@@ -99,9 +97,11 @@ def refund_approve(*, actor, refund_id, amount=None, fee=None, note: str = "") -
     return reloaded(refund)
 
 
-def approve_now(*, refund: Refund, order: Order, actor, note: str, event: str | None = None) -> None:
+def approve_now(*, refund: Refund, order: Order, actor, note: str, event: str | None = None,
+                tell_payout: bool = True) -> None:
     """Approve (the caller holds the locks) and start paying back at once. `event` names a decision
-    made by a rule rather than a reviewer (`auto_approved`)."""
+    made by a rule rather than a reviewer (`auto_approved`); `tell_payout=False` when the caller tells
+    the buyer itself (see payouts.payout_start)."""
     was_appeal = refund.status == "appealed"
     refund.approve()
     refund.decided_at = clock.now()
@@ -114,7 +114,7 @@ def approve_now(*, refund: Refund, order: Order, actor, note: str, event: str | 
     event = event or ("appeal_approved" if was_appeal else "approved")
     refund_event(refund=refund, event=event, actor=actor_label(actor),
                  note=f"refund {Money(refund.refund_amount_fen)}, fee {Money(refund.fee_fen)}. {note}".strip())
-    payout_start(refund=refund, order=order)
+    payout_start(refund=refund, order=order, tell=tell_payout)
     # After the payout rows: a batch's quarantine comes later in the one lock order (kameng.core.locks).
     refund_approved_for_batches(refund)
 
@@ -149,7 +149,8 @@ def refund_reject(*, actor, refund_id, reason_code: str, note: str) -> Refund:
         refund_event(refund=refund, event="appeal_rejected" if final else "rejected", actor=actor_label(actor),
                      note=f"{reason_code}: {note}")
         if final:
-            tell_buyer(refund, f"申诉结果：驳回（最终决定）。理由：{clause(note)}。如仍有异议，可下载证据包向支付平台或 12315 投诉。", sms=True)
+            tell_buyer(refund, "refund.rejected_final", reject_reason=reason_code, note=clause(note), sms=True)
         else:
-            tell_buyer(refund, f"退款申请被驳回。理由：{clause(note)}。您可在 {for_person(refund.appeal_due_at)} 前提交申诉。", sms=True)
+            tell_buyer(refund, "refund.rejected", reject_reason=reason_code, note=clause(note),
+                       appeal_due=refund.appeal_due_at, sms=True)
     return refund

@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from kameng.core import clock
 from kameng.core.money import Money
-from kameng.core.times import for_person, iso_beijing
+from kameng.core.times import iso_beijing
 from kameng.core.workdays import add_workdays
 
 from .decisions import approve_now
@@ -24,12 +24,6 @@ ESCALATION_WORKDAYS = 1
 SUPPLIER_CONTESTED_EVENT = "supplier_contested"  # written by the supplier-first claim flow
 
 # What a buyer can do when the platform has let them down (told whenever one of our deadlines passes).
-EXTERNAL_ROUTES = (
-    "如您不愿等待，也可以通过支付宝或微信支付的“交易投诉”入口投诉，或拨打 12315 / 登录全国12315平台投诉；"
-    "请先在退款详情页下载证据包（含订单快照、支付与发货记录、时间线和全部证据，带平台签名）一并提交。"
-)
-
-
 def escalate(*, refund: Refund, actor: str, since) -> None:
     """To the senior queue with one more working day from `since` (the caller holds the refund's locks)."""
     refund.escalated = True
@@ -38,12 +32,9 @@ def escalate(*, refund: Refund, actor: str, since) -> None:
     refund_event(refund=refund, event="escalated", actor=actor,
                  note=f"review deadline passed; senior queue until {iso_beijing(refund.sla_due_at)}")
     tell_staff(refund, senior_reviewers(excluding_id=refund.first_decided_by_id if refund.status == "appealed" else None),
-               "已超过审核期限，请优先处理", refund.appeal_description or refund.description)
-    tell_buyer(refund, (
-        f"您的{'申诉' if refund.status == 'appealed' else '退款申请'}未能在审核期限内处理，我们很抱歉。"
-        f"申请已升级给高级审核员，将在 {for_person(refund.sla_due_at)} 前作出决定；"
-        f"届时仍未处理，平台将自动同意退款。{EXTERNAL_ROUTES}"
-    ), sms=True)
+               "staff.escalated", text=refund.appeal_description or refund.description)
+    tell_buyer(refund, "refund.appeal_escalated" if refund.status == "appealed" else "refund.escalated",
+               review_due=refund.sla_due_at, sms=True)
 
 
 def supplier_contested(refund: Refund) -> bool:
@@ -55,15 +46,14 @@ def auto_approve(*, refund: Refund, order) -> None:
     if supplier_contested(refund):
         # The supplier said no and we did not decide in time: our failure, our cost, not the supplier's.
         refund.liable = "platform"
-    approve_now(refund=refund, order=order, actor=None, event="auto_approved",
+    approve_now(refund=refund, order=order, actor=None, event="auto_approved", tell_payout=False,
                 note="审核期限已过，平台自动同意退款。review deadlines passed: approved by the platform")
+    # One notice, one SMS: this one says both the decision and where the money goes (payout_start is quiet).
     if refund.status == "refunded":  # to the wallet: the money is back already
-        tell_buyer(refund, f"审核期限已过，平台已自动同意您的退款，{Money(refund.refund_amount_fen)} 元已退回。", sms=True)
+        tell_buyer(refund, "refund.auto_approved_wallet", amount=Money(refund.refund_amount_fen), sms=True)
     else:
-        tell_buyer(refund, (
-            f"审核期限已过，平台已自动同意您的退款 {Money(refund.refund_amount_fen)} 元，"
-            f"预计 {for_person(refund.expected_arrival_by, with_time=False)} 前原路到账；逾期未到账时：{EXTERNAL_ROUTES}"
-        ), sms=True)
+        tell_buyer(refund, "refund.auto_approved_original", amount=Money(refund.refund_amount_fen),
+                   arrival=refund.expected_arrival_by, channel=refund.payout.channel, sms=True)
 
 
 def _due(*, escalated: bool, limit: int) -> list[int]:

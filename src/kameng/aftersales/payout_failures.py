@@ -14,8 +14,9 @@ from django.db import transaction
 from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kameng.core.money import Money
+from kameng.core.text import clause
 
-from .events import actor_label, channel_label, refund_event, tell_buyer, tell_staff
+from .events import actor_label, refund_event, tell_buyer, tell_staff
 from .locking import lock_payout, lock_refund
 from .models import RefundPayout, RefundStatus
 
@@ -48,12 +49,10 @@ def payout_fail(*, payout_id: int, code: str, message: str = "") -> bool:
         amount = Money(payout.amount_fen)
         refund_event(refund=refund, event="payout_failed",
                      note=f"{payout.channel} request {payout.request_no}: {payout.failure_code}")
-        tell_buyer(refund, f"您的退款 {amount} 元原路退回失败（{channel_label(payout.channel)}）。平台将把这笔钱退到您的钱包余额；"
-                           f"如您希望以其他方式退回，请联系客服。", sms=True)
-        tell_staff(refund, finance_staff(), "原路退款失败，需财务处理",
-                   f"退款 {amount} 元（请求号 {payout.request_no}）被支付渠道拒绝或关闭：{payout.failure_code}"
-                   f"{' ' + payout.failure_message if payout.failure_message else ''}。"
-                   f"请在「退款打款」中重新打款到钱包或原路。")
+        tell_buyer(refund, "payout.failed", amount=amount, channel=payout.channel, sms=True)
+        tell_staff(refund, finance_staff(), "finance.payout_failed", amount=amount, request_no=payout.request_no,
+                   channel=payout.channel,
+                   failure=clause(f"{payout.failure_code} {payout.failure_message}".strip()))
     logger.warning("payout %s failed (%s): waiting for finance", payout.request_no, payout.failure_code)
     return True
 
@@ -98,5 +97,5 @@ def payout_retry(*, actor, payout_id: int, destination: str) -> RefundPayout:
         payout.created_at = now
         payout.save()
         send_payout.enqueue(payout.id)  # the job row commits with the payout row
-        tell_buyer(refund, f"退款 {Money(payout.amount_fen)} 元已重新发起，原路退回。")
+        tell_buyer(refund, "payout.retried", amount=Money(payout.amount_fen), channel=payout.channel)
     return payout

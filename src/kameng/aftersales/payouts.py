@@ -16,7 +16,6 @@ from django.db import transaction
 
 from kameng.core import clock
 from kameng.core.money import Money
-from kameng.core.times import for_person
 from kameng.core.workdays import add_workdays
 from kameng.inventory.models import CardSecret, KeyIssue, SecretStatus
 from kameng.inventory.quarantine import secret_returned
@@ -33,7 +32,7 @@ from kameng.payments import services as payment_services
 from kameng.payments.gateways import sandbox, sandbox_refunds
 
 from . import gateway_payouts
-from .events import channel_label, refund_event, tell_buyer
+from .events import refund_event, tell_buyer
 from .locking import lock_payout, lock_refund
 from .models import Refund, RefundPayout, RefundStatus
 from .policies import KEY_REASONS, PERSONAL_REASONS
@@ -50,8 +49,11 @@ def expected_arrival(channel: str, now):
     return now if days == 0 else add_workdays(now, days)
 
 
-def payout_start(*, refund: Refund, order: Order) -> RefundPayout:
-    """approved → refunding: reserve the amount on the order, settle the keys, create the payout."""
+def payout_start(*, refund: Refund, order: Order, tell: bool = True) -> RefundPayout:
+    """approved → refunding: reserve the amount on the order, settle the keys, create the payout.
+
+    `tell=False`: the caller's own notice already says where the money goes and when (the platform's own
+    refund, an automatic approval), so the buyer gets one message, and one SMS, for the one event."""
     now = clock.now()
     total = refund.refund_amount_fen
     if total > order.amount_fen - order.refunded_fen:
@@ -70,12 +72,13 @@ def payout_start(*, refund: Refund, order: Order) -> RefundPayout:
     refund.save()
     refund_event(refund=refund, event="refunding", note=f"{Money(total)} via {channel}, request {payout.request_no}")
     if channel == "wallet":
-        payout_complete(payout=payout, refund=refund, order=order, gateway_ref="WALLET")
+        payout_complete(payout=payout, refund=refund, order=order, gateway_ref="WALLET", tell=tell)
     else:
         from .tasks import send_payout
 
         send_payout.enqueue(payout.id)  # the job row commits with the payout row, never before
-        tell_buyer(refund, f"退款 {Money(total)} 元已发起，原路退回，预计 {for_person(payout.expected_arrival_by, with_time=False)} 前到账。")
+        if tell:
+            tell_buyer(refund, "payout.sent", amount=Money(total), channel=channel, arrival=payout.expected_arrival_by)
     _settle_keys(refund, now)  # last: a returned key may lock its batch, which comes after the items (core.locks)
     return payout
 
@@ -119,7 +122,7 @@ def _ledger_lines(refund: Refund, order: Order, payout: RefundPayout) -> list[Li
     return [Line("losses", gross), *credits]
 
 
-def payout_complete(*, payout: RefundPayout, refund: Refund, order: Order, gateway_ref: str) -> None:
+def payout_complete(*, payout: RefundPayout, refund: Refund, order: Order, gateway_ref: str, tell: bool = True) -> None:
     """The money is back with the buyer (caller holds the locks): book it, close the items and the order."""
     now = clock.now()
     payout.status = RefundPayout.Status.SUCCEEDED
@@ -143,9 +146,9 @@ def payout_complete(*, payout: RefundPayout, refund: Refund, order: Order, gatew
         order.mark_partially_refunded()
     order.save()
     refund_event(refund=refund, event="refunded", note=f"{Money(payout.amount_fen)} via {payout.channel} ({gateway_ref})")
-    tell_buyer(refund, f"退款 {Money(payout.amount_fen)} 元已到账（{channel_label(payout.channel)}）。"
-                       f"手续费 {Money(refund.fee_fen)} 元。",
-               sms=True)
+    if tell:
+        tell_buyer(refund, "payout.arrived", amount=Money(payout.amount_fen), channel=payout.channel,
+                   fee=Money(refund.fee_fen), sms=True)
 
 
 def payout_send(*, payout_id: int) -> None:

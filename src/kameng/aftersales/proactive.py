@@ -27,7 +27,6 @@ from kameng.catalog.policies import RefundPolicy
 from kameng.core import clock
 from kameng.core.models import reloaded
 from kameng.core.money import Money
-from kameng.core.times import for_person
 from kameng.core.workdays import add_workdays
 from kameng.notifications.services import notify
 from kameng.orders.locking import lock_items, lock_order
@@ -36,7 +35,7 @@ from kameng.orders.policies import promised_by
 
 from . import figure_facts
 from .decisions import approve_now
-from .events import channel_label, refund_event
+from .events import refund_event
 from .evidence import evidence_record
 from .models import Refund, RefundItem
 from .policies import liable_party
@@ -144,35 +143,29 @@ def _open(*, order: Order, item_ids: list[int], why: str) -> Refund | None:
                  note=f"{REASON_TEXT[why]}：{len(item_ids)} 件，{Money(amount)} 元")
     evidence_record(refund=refund, name="platform_record.json",
                     payload=platform_record(order=order, items=items))
-    approve_now(refund=refund, order=order, actor=None, note=f"平台主动退款：{REASON_TEXT[why]}。")
+    approve_now(refund=refund, order=order, actor=None, note=f"平台主动退款：{REASON_TEXT[why]}。", tell_payout=False)
     _tell(refund=refund, order=order, why=why, count=len(item_ids))
     return refund
 
 
-def _what_failed(order: Order, why: str) -> str:
-    name = order.snapshot.get("name", "")
-    if why == LATE:
-        return f"您的订单 {order.order_no}（{name}）超过承诺发货时间 {for_person(promised_by(order))} 仍未发货"
-    if why == UNDELIVERABLE:
-        return f"您的订单 {order.order_no}（{name}）的商品已下架且无库存，无法发货"
-    what = "充值" if order.snapshot.get("kind") == "topup" else "供货"
-    if why == TOPUP_TIMED_OUT:
-        return f"您的订单 {order.order_no}（{name}）{what}超时，上游始终未确认结果，视为失败"
-    return f"您的订单 {order.order_no}（{name}）{what}失败"
+def _failure(order: Order, why: str) -> str:
+    """Which `platform_failure` phrase of the message catalogue says what went wrong."""
+    if why in (LATE, UNDELIVERABLE):
+        return why
+    what = "topup" if order.snapshot.get("kind") == "topup" else "supply"
+    return f"{what}_timed_out" if why == TOPUP_TIMED_OUT else f"{what}_failed"
 
 
 def _tell(*, refund: Refund, order: Order, why: str, count: int) -> None:
-    """站内信 and SMS: what failed, how much comes back, where to, and when it arrives."""
+    """站内信 and SMS: what failed, how much comes back, where to, and when it arrives — the one notice of
+    this event (approve_now is told to keep the payout's own notices quiet)."""
     payout = refund.payout
-    money = f"平台已主动为您退款 {Money(refund.refund_amount_fen)} 元（{count} 件，无手续费），无需您申请"
-    if payout.channel == "wallet":
-        where = f"已退回您的{channel_label('wallet')}，即时到账"
-    else:
-        where = (f"原路退回{channel_label(payout.channel)}，"
-                 f"预计 {for_person(payout.expected_arrival_by, with_time=False)} 前到账")
-    notify(user=refund.buyer, title=f"平台主动退款（{refund.refund_no}）",
-           body=f"{_what_failed(order, why)}。{money}，{where}。默认退款去向可在“账户设置”中修改。",
-           refund=refund, sms=True)
+    notify(user=refund.buyer, code="refund.by_platform", refund=refund, sms=True, params={
+        "refund_no": refund.refund_no, "failure": _failure(order, why), "order_no": order.order_no,
+        "product": order.snapshot.get("name", ""), "promised_by": promised_by(order) if why == LATE else None,
+        "amount": Money(refund.refund_amount_fen), "count": count,
+        "to": "wallet" if payout.channel == "wallet" else "original", "channel": payout.channel,
+        "arrival": payout.expected_arrival_by})
 
 
 # ---- the deadline sweep ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kameng.core.models import reloaded
 from kameng.core.money import Money
-from kameng.core.times import for_person, in_beijing
+from kameng.core.times import in_beijing
 from kameng.core.workdays import add_workdays
 from kameng.orders.compensation import compensation_paid_for
 from kameng.orders.fulfilment import topup_cancel_queued
@@ -165,7 +165,7 @@ def _refund_open(*, buyer, order, reason: str, description: str, destination: st
             elif reason in policies.SUPPLIER_LIABLE:
                 put_to_supplier(refund=refund, order=order, reply_hours=facts.policy.supplier_reply_hours, now=now)
             else:
-                tell_buyer(refund, f"我们已收到您的退款申请，将在 {for_person(refund.sla_due_at)} 前完成审核。")
+                tell_buyer(refund, "refund.received", review_due=refund.sla_due_at)
     except IntegrityError as exc:  # the one-open-request constraint caught a race
         raise Conflict("an item is already in an open refund request", code="REFUND_ALREADY_OPEN") from exc
     return reloaded(refund)
@@ -267,7 +267,7 @@ def refund_message(*, user, refund_id, body: str) -> RefundMessage:
             refund.save()
             refund_event(refund=refund, event="buyer_answered", actor=actor_label(user), note=body)
             asker = refund.messages.filter(kind=MessageKind.INFO_REQUEST).order_by("-id").values_list("author", flat=True)
-            tell_staff(refund, User.objects.filter(id__in=asker[:1]), "买家已补充材料", body)
+            tell_staff(refund, User.objects.filter(id__in=asker[:1]), "staff.buyer_answered", text=body)
         else:
             refund_event(refund=refund, event="message", actor=actor_label(user), note=body)
     return message
@@ -289,8 +289,8 @@ def refund_urge(*, user, refund_id) -> Refund:
         refund.save()
         refund_event(refund=refund, event="urged", actor=actor_label(user), note="escalated to the senior queue")
         if refund.escalated:
-            tell_staff(refund, senior_reviewers(), "买家催办：已超过审核期限", refund.description)
-            tell_buyer(refund, f"已催办，高级审核员将在 {for_person(refund.sla_due_at)} 前处理。")
+            tell_staff(refund, senior_reviewers(), "staff.urged", text=refund.description)
+            tell_buyer(refund, "refund.urged", review_due=refund.sla_due_at)
         else:
             escalate(refund=refund, actor=actor_label(user), since=now)
     return refund
@@ -321,8 +321,8 @@ def refund_appeal(*, user, refund_id, description: str) -> Refund:
             item.hold_for_refund()
             item.save()
         refund_event(refund=refund, event="appealed", actor=actor_label(user), note=description)
-        tell_staff(refund, senior_reviewers(excluding_id=refund.first_decided_by_id), "新的申诉待复核", description)
-        tell_buyer(refund, "申诉已提交，将由未参与首次审核的高级审核员作出最终决定。")
+        tell_staff(refund, senior_reviewers(excluding_id=refund.first_decided_by_id), "staff.appealed", text=description)
+        tell_buyer(refund, "refund.appealed")
     return refund
 
 
@@ -338,7 +338,7 @@ def refund_withdraw(*, user, refund_id) -> Refund:
         if was_open:
             release_items(refund)
         refund_event(refund=refund, event="withdrawn", actor=actor_label(user))
-        tell_buyer(refund, "您已撤回退款申请。")
+        tell_buyer(refund, "refund.withdrawn")
     return refund
 
 
@@ -367,7 +367,7 @@ def refunds_close_unanswered(*, limit: int = 500) -> int:
             refund.save()
             release_items(refund)
             refund_event(refund=refund, event="closed", note="buyer did not answer within the reply window")
-            tell_buyer(refund, "您未在规定时间内补充材料，申请已关闭；如仍需退款可重新申请。", sms=True)
+            tell_buyer(refund, "refund.closed_unanswered", sms=True)
             closed += 1
     return closed
 

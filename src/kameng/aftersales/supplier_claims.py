@@ -14,7 +14,7 @@ from kameng.accounts.models import Role, User
 from kameng.core import clock
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kameng.core.text import clause
-from kameng.core.times import for_person, iso_beijing
+from kameng.core.times import iso_beijing
 from kameng.inventory.models import RevealRecord
 from kameng.notifications.services import notify
 
@@ -29,10 +29,6 @@ MAX_NOTE = 4000
 ANSWERABLE = ("submitted", "awaiting_buyer")
 
 
-def _local(moment) -> str:
-    return for_person(moment)
-
-
 def supplier_of(order) -> User:
     return User.objects.get(id=order.snapshot["supplier_id"])
 
@@ -42,13 +38,11 @@ def put_to_supplier(*, refund: Refund, order, reply_hours: int, now) -> None:
     refund.supplier_due_at = now + timedelta(hours=reply_hours)
     refund.supplier_answer = SupplierAnswer.PENDING
     refund.save()
-    due = _local(refund.supplier_due_at)
     refund_event(refund=refund, event="put_to_supplier", note=f"supplier answers by {iso_beijing(refund.supplier_due_at)}")
-    notify(user=supplier_of(order), refund=refund, title=f"新的售后申请待答复（{refund.refund_no}）",
-           body=f"商品“{order.snapshot.get('name', '')}”的订单 {order.order_no} 收到售后申请（{refund.get_reason_display()}）。"
-                f"请在 {due} 前同意退款或提出异议；逾期未答复视为同意退款，由您承担。")
-    tell_buyer(refund, f"我们已收到您的退款申请，已转交供货商，供货商须在 {due} 前答复，逾期视为同意退款；"
-                       f"如供货商有异议，平台将在 {_local(refund.sla_due_at)} 前完成审核。")
+    notify(user=supplier_of(order), refund=refund, code="supplier.claim",
+           params={"refund_no": refund.refund_no, "product": order.snapshot.get("name", ""), "order_no": order.order_no,
+                   "reason": refund.reason, "supplier_due": refund.supplier_due_at})
+    tell_buyer(refund, "refund.put_to_supplier", supplier_due=refund.supplier_due_at, review_due=refund.sla_due_at)
 
 
 # ---- reads --------------------------------------------------------------------------------------
@@ -144,8 +138,7 @@ def claim_contest(*, supplier, refund_id, note: str) -> Refund:
         _answer(refund, SupplierAnswer.CONTESTED, note, now)
         refund.save()
         refund_event(refund=refund, event="supplier_contested", actor=actor_label(supplier), note=note)
-        when = _local(refund.sla_due_at) if refund.sla_due_at else ""
-        tell_buyer(refund, f"供货商对您的申请提出异议：{clause(note)}。平台审核员将{f'在 {when} 前' if when else ''}作出决定。")
+        tell_buyer(refund, "refund.supplier_contested", note=clause(note), review_due=refund.sla_due_at)
     return refund
 
 
@@ -167,9 +160,9 @@ def claims_accept_silent(*, limit: int = 500) -> int:
             refund_event(refund=refund, event="supplier_silent",
                          note=f"no answer by {iso_beijing(refund.supplier_due_at)}: counted as acceptance")
             approve_now(refund=refund, order=order, actor=None, note="供货商逾期未答复，视为同意退款，由供货商承担。")
-            notify(user=supplier_of(order), refund=refund, title=f"售后申请已按逾期同意处理（{refund.refund_no}）",
-                   body=f"您未在 {_local(refund.supplier_due_at)} 前答复订单 {order.order_no} 的售后申请，"
-                        f"已视为同意退款，由您承担。")
+            notify(user=supplier_of(order), refund=refund, code="supplier.claim_silent",
+                   params={"refund_no": refund.refund_no, "order_no": order.order_no,
+                           "supplier_due": refund.supplier_due_at})
             accepted += 1
     return accepted
 

@@ -28,7 +28,7 @@ from django.db import transaction
 from kameng.accounts.models import Role, User
 from kameng.core import clock, locks
 from kameng.core.errors import Conflict, Invalid, NotFound
-from kameng.core.times import for_person
+from kameng.core.text import clause
 from kameng.notifications.services import notify
 
 from .models import BatchEvent, CardSecret, ImportBatch, KeyIssue, QuarantineState, SecretStatus
@@ -53,9 +53,9 @@ def _event(batch: ImportBatch, event: str, actor: str, note: str = "") -> None:
     BatchEvent.objects.create(batch=batch, at=clock.now(), actor=actor, event=event, note=note)
 
 
-def _label(batch: ImportBatch) -> str:
-    """How a person recognises a batch: its product, number and import time (Beijing time)."""
-    return f"商品「{batch.product.name}」的卡密批次 #{batch.id}（{for_person(batch.started_at)} 导入）"
+def _about(batch: ImportBatch) -> dict:
+    """How a person recognises a batch in a message: its product, number and import time."""
+    return {"batch": batch.id, "product": batch.product.name, "imported_at": batch.started_at}
 
 
 def _admins():
@@ -125,16 +125,12 @@ def _quarantine(batch: ImportBatch, *, defects: int, sold: int) -> None:
 
 
 def _tell_quarantined(batch: ImportBatch, *, defects: int, sold: int, frozen: int, unpaid_orders: int) -> None:
-    facts = (f"{_label(batch)}已有 {defects} 张卡密经售后核实无效或已被使用，占该批次已售 {sold} 张的 "
-             f"{_percent(defects, sold)}，达到隔离标准。该批次尚未售出的 {frozen} 张卡密已于 "
-             f"{for_person(batch.quarantined_at)} 暂停销售。")
-    title = f"卡密批次 #{batch.id} 已暂停销售"
-    notify(user=batch.product.supplier, title=title,
-           body=facts + "请核查这批卡密的来源；管理员核实后会解除隔离（恢复销售）或作废。")
-    orders = f"另有 {unpaid_orders} 笔未支付订单预留了其中的卡密，系统正在改用其他库存，无库存时关闭订单并通知买家。" \
-        if unpaid_orders else ""
+    facts = {**_about(batch), "defects": defects, "sold": sold, "share": _percent(defects, sold), "frozen": frozen,
+             "quarantined_at": batch.quarantined_at}
+    notify(user=batch.product.supplier, code="batch.quarantined", params=facts)
     for admin in _admins():
-        notify(user=admin, title=title, body=facts + orders + "请在“批次隔离”页面解除隔离或作废。")
+        notify(user=admin, code="batch.quarantined_admin",
+               params={**facts, "unpaid": "some" if unpaid_orders else "none", "unpaid_orders": unpaid_orders})
 
 
 def _decidable(actor, batch_id) -> ImportBatch:
@@ -178,9 +174,9 @@ def batch_release(*, actor, batch_id, note: str | None = None) -> ImportBatch:
                                    status=SecretStatus.AVAILABLE)
         _decide(batch, actor=actor, state=Q.RELEASED, note=note)
         _event(batch, "released", f"{actor.role}:{actor.username}", f"{back} key(s) back on sale. {note}".strip())
-        notify(user=batch.product.supplier, title=f"卡密批次 #{batch.id} 已解除隔离",
-               body=f"{_label(batch)}经管理员核实已解除隔离，{back} 张卡密于 {for_person(batch.quarantine_decided_at)} "
-                    f"恢复销售。" + (f"说明：{note}" if note else ""))
+        notify(user=batch.product.supplier, code="batch.released",
+               params={**_about(batch), "back": back, "decided_at": batch.quarantine_decided_at,
+                       "note_clause": "with" if note else "none", "note": clause(note)})
         if back:
             from kameng.orders.tasks import deliver_backorders
 
@@ -197,9 +193,8 @@ def batch_void(*, actor, batch_id, note: str | None = None) -> ImportBatch:
                                    status=SecretStatus.VOIDED)
         _decide(batch, actor=actor, state=Q.VOIDED, note=note)
         _event(batch, "voided", f"{actor.role}:{actor.username}", f"{gone} key(s) voided. {note}".strip())
-        notify(user=batch.product.supplier, title=f"卡密批次 #{batch.id} 已作废",
-               body=f"{_label(batch)}经管理员核实已作废：{gone} 张未售出的卡密不再销售，库存相应减少。"
-                    + (f"说明：{note}" if note else ""))
+        notify(user=batch.product.supplier, code="batch.voided",
+               params={**_about(batch), "gone": gone, "note_clause": "with" if note else "none", "note": clause(note)})
     return batch
 
 

@@ -16,6 +16,7 @@ from kameng.core import clock
 from kameng.core.errors import NotFound
 
 from .models import InboxMessage, OutboxMessage
+from .render import DEFAULT_LANGUAGE, language_of, render, sms_text, stored_params
 
 logger = logging.getLogger(__name__)
 
@@ -27,18 +28,32 @@ DEFAULT_BACKENDS = {
 }
 
 
-def notify(*, user, title: str, body: str, refund=None, sms: bool = False, email: bool = False) -> InboxMessage:
-    """Tell `user` something: an inbox message, plus an SMS / email if asked and they have one."""
+def notify(*, user, code: str = "", params: dict | None = None, title: str = "", body: str = "", refund=None,
+           sms: bool = False, email: bool = False) -> InboxMessage:
+    """Tell `user` something: an inbox message, plus an SMS / email if asked and they have one.
+
+    `code` and `params` name a message of the catalogue (texts.py): the inbox keeps them and renders the
+    message in the reader's language when read; the SMS / email are written now, in the user's language.
+    `title` and `body` (finished Chinese text) remain for a caller not yet moved to a code.
+    """
     now = clock.now()
-    title = title[:TITLE_MAX]
-    message = InboxMessage.objects.create(user=user, title=title, body=body, refund=refund, created_at=now)
+    language = language_of(user)
+    stored = {}
+    if code:
+        stored = stored_params(code, params or {})
+        title, body = render(code, stored, DEFAULT_LANGUAGE)
+        out_title, out_body = render(code, stored, language)
+    else:
+        out_title, out_body, language = title, body, DEFAULT_LANGUAGE  # finished Chinese text stays Chinese
+    message = InboxMessage.objects.create(user=user, title=title[:TITLE_MAX], body=body, code=code, params=stored,
+                                          refund=refund, created_at=now)
     outgoing = []
     if sms and user.phone:
         outgoing.append(OutboxMessage(channel=OutboxMessage.Channel.SMS, recipient=user.phone,
-                                      body=f"【卡盟】{title}：{body}", created_at=now))
+                                      body=sms_text(out_title, out_body, language), created_at=now))
     if email and user.email:
         outgoing.append(OutboxMessage(channel=OutboxMessage.Channel.EMAIL, recipient=user.email,
-                                      subject=title, body=body, created_at=now))
+                                      subject=out_title[:TITLE_MAX], body=out_body, created_at=now))
     if outgoing:
         OutboxMessage.objects.bulk_create(outgoing)
         transaction.on_commit(_enqueue_send)

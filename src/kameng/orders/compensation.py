@@ -22,7 +22,6 @@ from django.db.models import Sum
 
 from kameng.catalog.policies import RefundPolicy, percent
 from kameng.core.money import Money
-from kameng.core.times import for_person
 from kameng.ledger.models import Journal, Posting
 from kameng.ledger.services import Accounts, Line, journal_post
 from kameng.ledger.supplier_money import supplier_account
@@ -67,13 +66,9 @@ def late_delivery_compensate(*, order, items) -> Money:
     delivered_at = max(item.delivered_at for item in late)
     order_event(order=order, event="late_delivery_compensated",
                 note=f"¥{amount} to the buyer's wallet for {len(late)} late item(s), borne by the supplier")
-    notify(
-        user=order.buyer,
-        title=f"迟发补偿 ¥{amount} 已到钱包（{order.order_no}）",
-        body=(f"订单 {order.order_no}（{order.snapshot.get('name', '')}）承诺 {for_person(deadline)} 前发货，"
-              f"实际于 {for_person(delivered_at)} 发货，晚于承诺时间。按下单时的退款规则，"
-              f"补偿商品价格的 {percent(rate)}%，共 ¥{amount}，已存入您的钱包，可直接用于购物。"),
-    )
+    notify(user=order.buyer, code="order.late_compensation",
+           params={"order_no": order.order_no, "product": order.snapshot.get("name", ""), "promised_by": deadline,
+                   "delivered_at": delivered_at, "rate": percent(rate), "amount": amount})
     return amount
 
 

@@ -38,8 +38,6 @@ def order_refill_held_keys(*, order_id: int) -> str:
         released = inventory.secrets_release(order=order)
         order_event(order=order, event="closed_out_of_stock",
                     note=f"held keys of a quarantined batch, no other stock; released {released} other held key(s)")
-        notify(user=order.buyer, title=f"订单 {order.order_no} 已关闭",
-               body=f"您的订单 {order.order_no}（{order.snapshot['name']}）预留的卡密所属批次已暂停销售，"
-                    f"且暂无其他库存，订单已关闭。您尚未付款，无需任何操作；如已付款，款项不会丢失："
-                    f"系统将自动发货或全额退回。")
+        notify(user=order.buyer, code="order.closed_out_of_stock",
+               params={"order_no": order.order_no, "product": order.snapshot["name"]})
         return "closed"
