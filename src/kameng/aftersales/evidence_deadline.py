@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from kameng.core import clock
-from kameng.core.times import for_person, iso_beijing
+from kameng.core.times import iso_beijing
 from kameng.notifications.services import notify
 
 from .events import refund_event
@@ -80,12 +80,9 @@ def refunds_evidence_overdue(*, limit: int = 500) -> int:
             refund.evidence_overdue_at = now
             refund_event(refund=refund, event=OVERDUE_EVENT,
                          note=f"no evidence supplied by {iso_beijing(refund.evidence_due_at)}")
-            notify(user=refund.buyer, refund=refund, title=f"补证期限已过，未收到证据（{refund.refund_no}）", body=(
-                f"您的退款申请需要证据，但截至 {for_person(refund.evidence_due_at)} 仍未上传。"
-                "申请将按平台现有记录（发货、查看卡密等记录）审核，审核员可能以“证据不足”驳回。"
-                "作出决定前您仍可在退款详情页上传截图、录屏或聊天记录；"
-                f"如被驳回，可在驳回后 {_appeal_days(order)} 天内附上证据提出申诉。"
-            ))
+            notify(user=refund.buyer, refund=refund, code="evidence.overdue",
+                   params={"refund_no": refund.refund_no, "evidence_due": refund.evidence_due_at,
+                           "appeal_days": _appeal_days(order)})
             done += 1
     return done
 
@@ -111,11 +108,9 @@ def refunds_evidence_remind(*, limit: int = 500) -> int:
             left = refund.evidence_due_at - now
             refund_event(refund=refund, event=REMINDED_EVENT,
                          note=f"evidence due by {iso_beijing(refund.evidence_due_at)}")
-            notify(user=refund.buyer, refund=refund, title=f"请补充证据（{refund.refund_no}）", sms=True, body=(
-                f"提醒：您的退款申请需要证据，请在 {for_person(refund.evidence_due_at)} 前"
-                f"（约 {_hours(left)} 小时内）在退款详情页上传截图、录屏或聊天记录。"
-                "逾期未上传，申请将按现有记录审核，可能以“证据不足”驳回。"
-            ))
+            notify(user=refund.buyer, refund=refund, code="evidence.reminder", sms=True,
+                   params={"refund_no": refund.refund_no, "evidence_due": refund.evidence_due_at,
+                           "hours": _hours(left)})
             done += 1
     return done
 

@@ -100,6 +100,17 @@ MESSAGES: dict[str, Text] = {
     "refund.auto_approved_original": _refund(
         _("审核期限已过，平台已自动同意您的退款 %(amount)s，预计 %(arrival)s 前原路退回%(channel)s；"
           "逾期未到账时：%(external_routes)s"), amount="money", arrival="date", channel="label:channel"),
+    "evidence.reminder": Text(
+        _("请补充证据（%(refund_no)s）"),
+        _("提醒：您的退款申请需要证据，请在 %(evidence_due)s 前（约 %(hours)s 小时内）在退款详情页上传截图、录屏或聊天记录。"
+          "逾期未上传，申请将按现有记录审核，可能以“证据不足”驳回。"),
+        {"refund_no": "text", "evidence_due": "time", "hours": "text"}),
+    "evidence.overdue": Text(
+        _("补证期限已过，未收到证据（%(refund_no)s）"),
+        _("您的退款申请需要证据，但截至 %(evidence_due)s 仍未上传。申请将按平台现有记录（发货、查看卡密等记录）审核，"
+          "审核员可能以“证据不足”驳回。作出决定前您仍可在退款详情页上传截图、录屏或聊天记录；"
+          "如被驳回，可在驳回后 %(appeal_days)s 天内附上证据提出申诉。"),
+        {"refund_no": "text", "evidence_due": "time", "appeal_days": "text"}),
     # ---- paying it back --------------------------------------------------------------------------
     "payout.sent": _refund(_("退款 %(amount)s 已发起，原路退回%(channel)s，预计 %(arrival)s 前到账。"),
                            amount="money", channel="label:channel", arrival="date"),
