@@ -51,6 +51,11 @@ PAGES = {
     "web:staff_batches": ("admin", lambda w: {}),
     "web:supplier_money": ("supplier", lambda w: {}),
     "web:finance_withdrawals": ("finance", lambda w: {}),
+    "web:finance_home": ("finance", lambda w: {}),
+    "web:finance_book": ("finance", lambda w: {}),
+    "web:finance_balances": ("finance", lambda w: {}),
+    "web:finance_journals": ("finance", lambda w: {}),
+    "web:finance_refunds_paid": ("finance", lambda w: {}),
 }
 
 # More states of the pages that change most with their data (each is walked like a page).
@@ -95,6 +100,12 @@ NOT_PAGES = {
     "web:staff_batch_void": "POST only; its confirmation is on the batches page",
     "web:finance_withdrawal_decide": "POST only; its confirmations are on the withdrawals page",
     "web:export": "POST only, a file download (its button is on the wallet history page)",
+    "web:finance_book_csv": "a CSV download (its button is on the 账目检查 page)",
+    "web:finance_balances_csv": "a CSV download (its button is on the 账户余额 page)",
+    "web:finance_journals_csv": "a CSV download (its button is on the 会计凭证 page)",
+    "web:finance_refunds_paid_csv": "a CSV download (its button is on the 退款支付 page)",
+    "web:finance_withdrawals_csv": "a CSV download (its button is on the 提现审核 page)",
+    "web:finance_reconciliation_csv": "a CSV download (its button is on the 对账 page)",
 }
 
 

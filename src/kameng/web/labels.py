@@ -41,6 +41,21 @@ LIABLE = {"supplier": _("供货商"), "platform": _("平台")}
 PAYOUT_STATUSES = {"pending": _("待发起"), "sent": _("已提交支付渠道"), "succeeded": _("已到账"), "failed": _("失败")}
 MESSAGE_KINDS = {"info_request": _("请求补充材料"), "info_reply": _("补充材料"), "message": ""}
 
+# Finance's console (web/views/finance_console.py): the book's account kinds, account families and journal kinds.
+ACCOUNT_KINDS = {"asset": _("资产"), "liability": _("负债"), "income": _("收入"), "expense": _("费用")}
+ACCOUNT_FAMILIES = {
+    "escrow": _("托管资金（已付款未发货）"), "wallet": _("买家钱包余额"), "payable": _("供货商待结算"),
+    "available": _("供货商可提现"), "withdrawals_pending": _("提现待打款"), "commission": _("平台佣金"),
+    "refund_fees": _("退款手续费"), "promotions": _("平台赠送"), "losses": _("平台承担的损失"),
+    "clearing": _("渠道待清算"),
+}
+JOURNAL_KINDS = {
+    "payment_captured": _("收款"), "order_settled": _("发货结算"), "refund": _("退款"), "promotion": _("平台赠送"),
+    "supplier_matured": _("售后期满转可提现"), "withdrawal_requested": _("申请提现"),
+    "withdrawal_paid": _("提现打款"), "withdrawal_rejected": _("提现驳回"),
+    "late_delivery_compensation": _("迟发补偿"),
+}
+
 CATALOGUE = {
     "reason": dict(Reason.choices),
     "reject": dict(RejectReason.choices),
@@ -61,6 +76,9 @@ CATALOGUE = {
     "payout_status": PAYOUT_STATUSES,
     "message_kind": MESSAGE_KINDS,
     "platform_refund_why": PLATFORM_REFUND_WHY,
+    "account_kind": ACCOUNT_KINDS,
+    "account_family": ACCOUNT_FAMILIES,
+    "journal_kind": JOURNAL_KINDS,
 }
 
 
@@ -69,6 +87,36 @@ def label(kind: str, code) -> str:
     if code is None or code == "":
         return ""
     return str(CATALOGUE[kind].get(code, "—"))
+
+
+def journal_kind_label(kind: str) -> str:
+    """A journal kind nobody named yet reads as "其他" rather than as its code."""
+    return str(JOURNAL_KINDS.get(kind, _("其他")))
+
+
+def account_family_label(family: str) -> str:
+    """"wallet" → 买家钱包余额; "clearing:alipay" → 渠道待清算（支付宝）; the bank clearing account is our bank."""
+    if family.startswith("clearing:"):
+        channel = family.split(":", 1)[1]
+        if channel == "bank":
+            return str(_("平台银行账户"))
+        return f"{ACCOUNT_FAMILIES['clearing']}{_punct('（')}{label('channel', channel)}{_punct('）')}"
+    return str(ACCOUNT_FAMILIES.get(family, _("其他账户")))
+
+
+def account_label(account) -> str:
+    """One account as a person reads it: its family, and whose it is (a user's name) when it has an owner."""
+    from kameng.ledger.console import family
+
+    name = account_family_label(family(account.code))
+    owner = getattr(account, "owner", None) if account.owner_id else None
+    return f"{name} · {owner.username}" if owner is not None else name
+
+
+def _punct(mark: str) -> str:
+    from django.utils.translation import get_language
+
+    return {"（": " (", "）": ")"}.get(mark, mark) if (get_language() or "").startswith("en") else mark
 
 
 def raw_codes() -> set[str]:
