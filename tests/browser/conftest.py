@@ -59,10 +59,13 @@ def browser():
 
 
 @contextmanager
-def watched_page(browser, base_url, *, locale="zh-CN", size=None, permissions=()):
+def watched_page(browser, base_url, *, locale="zh-CN", size=None, permissions=(), script=True):
     """A fresh browser profile, Chinese like most buyers unless `locale` says otherwise, at `size` (width,
-    height) when given; fails the test on CSP violations and script errors."""
+    height) when given, with JavaScript off when `script` is False; fails the test on CSP violations and
+    script errors."""
     options = {"viewport": {"width": size[0], "height": size[1]}} if size else {}
+    if not script:
+        options["java_script_enabled"] = False
     context = browser.new_context(locale=locale, base_url=base_url, **options)
     context.set_default_timeout(30_000)  # a shared, loaded CI machine: a slow page is not a broken one
     if permissions:

@@ -178,9 +178,9 @@ def test_wrong_state_actions_are_messages_not_500s(applied):
     bad_file = client.post(f"/refunds/{refund.id}/evidence/", {"file": upload("x.exe", b"MZ\x90\x00\x03" * 20)},
                            follow=True)
     assert bad_file.status_code == 200 and "不支持该文件类型" in text(bad_file)
-    withdraw = client.post(f"/refunds/{refund.id}/withdraw/", follow=True)
+    withdraw = client.post(f"/refunds/{refund.id}/withdraw/", {"confirmed": "1"}, follow=True)
     assert "已撤回" in text(withdraw)
-    again = client.post(f"/refunds/{refund.id}/withdraw/", follow=True)
+    again = client.post(f"/refunds/{refund.id}/withdraw/", {"confirmed": "1"}, follow=True)
     assert again.status_code == 200 and "当前状态不能撤回" in text(again)
     closed = client.post(f"/refunds/{refund.id}/message/", {"body": "还在吗"})
     assert closed.status_code == 409 and "不能再留言" in text(closed)
@@ -245,7 +245,7 @@ def test_request_info_answer_approve_round_trip(applied, client_as, reviewer):
     refund.refresh_from_db()
     assert refund.status == "submitted"
 
-    approved = staff.post(f"/staff/refunds/{refund.id}/approve/", {"note": "截图与发卡记录一致"}, follow=True)
+    approved = staff.post(f"/staff/refunds/{refund.id}/approve/", {"note": "截图与发卡记录一致", "confirmed": "1"}, follow=True)
     assert approved.status_code == 200 and "已同意退款" in text(approved)
     run_queued_tasks()
     refund.refresh_from_db()
@@ -253,7 +253,7 @@ def test_request_info_answer_approve_round_trip(applied, client_as, reviewer):
     page = text(client.get(f"/refunds/{refund.id}/"))
     assert refund.get_status_display() in page and "审核通过" in page and "截图与发卡记录一致" in page
 
-    twice = staff.post(f"/staff/refunds/{refund.id}/approve/", {"note": "again"})
+    twice = staff.post(f"/staff/refunds/{refund.id}/approve/", {"note": "again", "confirmed": "1"})
     assert twice.status_code == 409 and "当前状态不能进行此操作" in text(twice)
     info_late = staff.post(f"/staff/refunds/{refund.id}/request-info/", {"message": "再来"})
     assert info_late.status_code == 409
@@ -262,7 +262,7 @@ def test_request_info_answer_approve_round_trip(applied, client_as, reviewer):
 def test_invalid_staff_input_is_shown_on_the_case_page(applied, client_as, reviewer):
     _, refund = applied
     staff = client_as(reviewer)
-    too_much = staff.post(f"/staff/refunds/{refund.id}/approve/", {"amount": "999.00", "note": ""})
+    too_much = staff.post(f"/staff/refunds/{refund.id}/approve/", {"amount": "999.00", "note": "", "confirmed": "1"})
     assert too_much.status_code == 422 and "金额无效" in text(too_much)
     no_note = staff.post(f"/staff/refunds/{refund.id}/reject/", {"reason_code": "other", "note": ""})
     assert no_note.status_code == 422
@@ -275,7 +275,7 @@ def test_invalid_staff_input_is_shown_on_the_case_page(applied, client_as, revie
 def test_reject_appeal_and_the_same_senior_cannot_decide_it(applied, client_as, senior, make_user):
     client, refund = applied
     first = client_as(senior)
-    rejected = first.post(f"/staff/refunds/{refund.id}/reject/", {"reason_code": "insufficient_evidence",
+    rejected = first.post(f"/staff/refunds/{refund.id}/reject/", {"confirmed": "1", "reason_code": "insufficient_evidence",
                                                                    "note": "截图看不清"}, follow=True)
     assert "已驳回" in text(rejected)
     page = text(client.get(f"/refunds/{refund.id}/"))
@@ -288,10 +288,10 @@ def test_reject_appeal_and_the_same_senior_cannot_decide_it(applied, client_as, 
 
     senior_queue = text(first.get("/staff/refunds/?queue=senior"))
     assert refund.refund_no in senior_queue and "申诉" in senior_queue
-    same = first.post(f"/staff/refunds/{refund.id}/approve/", {"note": "ok"})
+    same = first.post(f"/staff/refunds/{refund.id}/approve/", {"note": "ok", "confirmed": "1"})
     assert same.status_code == 403 and "作出首次决定的审核员不能处理该申诉" in text(same)
     other = client_as(make_user("senior_reviewer"))
-    assert other.post(f"/staff/refunds/{refund.id}/approve/", {"note": "复核通过"}).status_code == 302
+    assert other.post(f"/staff/refunds/{refund.id}/approve/", {"note": "复核通过", "confirmed": "1"}).status_code == 302
     refund.refresh_from_db()
     assert refund.status in ("refunding", "refunded")
 

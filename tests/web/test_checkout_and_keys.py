@@ -117,7 +117,7 @@ def test_revealing_asks_for_the_confirmation_first_and_links_are_safe(buy, buyer
     form = re.search(r'<form[^>]*class="reveal"[^>]*>', page).group(0)
     assert "data-confirm" in form and "不想要了" in form  # asked before the reveal ends "changed mind" refunds
     assert not RevealRecord.objects.exists()
-    shown = text(client.post(f"/orders/{order.order_no}/reveal/"))
+    shown = text(client.post(f"/orders/{order.order_no}/reveal/", {"confirmed": "1"}))
     assert 'href="https://redeem.example.cn/r?code=AB12" target="_blank" rel="noopener noreferrer"' in shown
     assert 'href="javascript:' not in shown and "javascript:alert(1)" in shown  # shown, never linked
     assert shown.count('class="button small copy-secret"') == 2

@@ -37,7 +37,7 @@ def test_paying_twice_shows_a_message(paid_order):
 
 def test_reveal_shows_the_key_once_and_records_ip_and_browser(paid_order):
     client, order, product = paid_order
-    response = client.post(f"/orders/{order.order_no}/reveal/", REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="pytest-agent")
+    response = client.post(f"/orders/{order.order_no}/reveal/", {"confirmed": "1"}, REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="pytest-agent")
     assert response.status_code == 200
     assert f"KEY-{product.id}-000000" in response.content.decode()
     assert "no-store" in response["Cache-Control"]
@@ -50,7 +50,7 @@ def test_reveal_before_delivery_is_a_message_not_a_500(buy, buyer, make_product)
     product = make_product(keys=1)
     client, _ = buy(buyer, product)
     order = Order.objects.get()
-    response = client.post(f"/orders/{order.order_no}/reveal/", follow=True)
+    response = client.post(f"/orders/{order.order_no}/reveal/", {"confirmed": "1"}, follow=True)
     assert response.status_code == 200 and "尚未发货" in response.content.decode()
     assert not RevealRecord.objects.exists()
 

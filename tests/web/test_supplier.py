@@ -114,7 +114,7 @@ def test_manual_delivery(client_as, supplier, buyer, make_product):
     assert order.status == "delivered"
     again = client.post(url, {f"{order.order_no}-content_1": "X", f"{order.order_no}-content_2": "Y"}, follow=True)
     assert "不在待发货状态" in again.content.decode()
-    revealed = shopper.post(f"/orders/{order.order_no}/reveal/").content.decode()
+    revealed = shopper.post(f"/orders/{order.order_no}/reveal/", {"confirmed": "1"}).content.decode()
     assert "CODE-1" in revealed and "CODE-2" in revealed
 
 

@@ -32,6 +32,14 @@ def punct(mark: str) -> str:
     return _ENGLISH_MARKS.get(mark, mark) if get_language() == "en" else mark
 
 
+@register.simple_tag
+def confirm_question(key: str) -> str:
+    """`data-confirm="{% confirm_question "reveal" %}"`: the same question the server's confirmation page asks."""
+    from ..confirmations import CONFIRMATIONS
+
+    return str(CONFIRMATIONS[key].question)
+
+
 @register.filter
 def label(code, kind: str) -> str:
     """`{{ refund.reason|label:"reason" }}`: a code's words from the catalogue (kameng.web.labels)."""

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -20,6 +21,7 @@ from kameng.payments.gateways.registry import served_by_sandbox
 from kameng.payments.services import sandbox_pay as pay
 
 from ..access import buyer_required
+from ..confirmations import ask_first
 from ..errors import error_text, not_found_as_404
 from ..reads import order_items, orders_in_aftersales, payment_for_payer, pending_payment_of
 from .shop import _lang
@@ -83,6 +85,8 @@ def order_cancel_view(request, order_no: str):
 @buyer_required
 def order_reveal_view(request, order_no: str):
     order = _own_order(request, order_no)
+    if confirm_page := ask_first(request, "reveal", back=reverse("web:order", args=[order.order_no])):
+        return confirm_page
     try:
         revealed = order_reveal(
             user=request.user, order_no=order.order_no,

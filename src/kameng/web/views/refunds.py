@@ -23,6 +23,7 @@ from kameng.core.money import Money
 from kameng.core.times import for_person
 
 from ..access import buyer_required
+from ..confirmations import ask_first
 from ..errors import not_found_as_404
 from ..reads import order_items
 from ..refund_forms import AppealForm, EvidenceForm, MessageForm, RefundApplyForm
@@ -239,6 +240,9 @@ def refund_appeal(request, refund_id: int):
 @buyer_required
 def refund_withdraw(request, refund_id: int):
     refund = _own_refund(request, refund_id)
+    if refund.status in WITHDRAWABLE and (
+            confirm_page := ask_first(request, "refund_withdraw", back=reverse("web:refund", args=[refund.id]))):
+        return confirm_page
     _, error = domain_call(request, lambda: services.refund_withdraw(user=request.user, refund_id=refund.id))
     if error is None:
         messages.success(request, gettext("退款申请已撤回。"))

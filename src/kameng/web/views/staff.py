@@ -18,6 +18,7 @@ from kameng.core.models import reloaded
 from kameng.core.money import Money
 
 from ..access import role_required
+from ..confirmations import ask_first
 from ..errors import not_found_as_404
 from ..refund_forms import ApproveForm, RejectForm, RequestInfoForm
 from .aftersales_common import (
@@ -147,9 +148,13 @@ def case(request, refund_id: int):
     return _case_page(request, refund)
 
 
-def _act(request, refund, key, form, call, done_text):
+def _act(request, refund, key, form, call, done_text, confirm_details=None):
     if not form.is_valid():
         return _case_page(request, refund, forms={key: form}, status=422)
+    if confirm_details is not None and (confirm_page := ask_first(
+            request, f"staff_{key}", back=reverse("web:staff_case", args=[refund.id]),
+            details=confirm_details(form.cleaned_data))):
+        return confirm_page  # a decision is final: asked once more, with or without JavaScript
     _, error = domain_call(request, lambda: call(form.cleaned_data))
     if error is not None:
         return _case_page(request, refund, forms={key: form}, status=error.status)
@@ -176,7 +181,12 @@ def approve(request, refund_id: int):
         fee = str(d["fee"]) if d.get("fee") is not None else None
         return decisions.refund_approve(actor=request.user, refund_id=refund.id, amount=amount, fee=fee, note=d["note"])
 
-    return _act(request, refund, "approve", ApproveForm(request.POST), call, gettext("已同意退款，开始退款。"))
+    def details(d):
+        amount = Money.parse(str(d["amount"])) if d.get("amount") is not None else Money(refund.refund_amount_fen)
+        return [(gettext("退款金额"), f"¥{amount}"), (gettext("备注"), d.get("note"))]
+
+    return _act(request, refund, "approve", ApproveForm(request.POST), call, gettext("已同意退款，开始退款。"),
+                confirm_details=details)
 
 
 @require_POST
@@ -186,7 +196,9 @@ def reject(request, refund_id: int):
     return _act(request, refund, "reject", RejectForm(request.POST),
                 lambda d: decisions.refund_reject(actor=request.user, refund_id=refund.id,
                                                   reason_code=d["reason_code"], note=d["note"]),
-                gettext("已驳回，买家将收到通知。"))
+                gettext("已驳回，买家将收到通知。"),
+                confirm_details=lambda d: [(gettext("驳回理由"), reject_label(d["reason_code"])),
+                                           (gettext("向买家说明"), d.get("note"))])
 
 
 @never_cache

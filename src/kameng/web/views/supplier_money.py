@@ -5,6 +5,7 @@ Thin: kameng.ledger.supplier_money decides; the pages show its figures and pass 
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -14,6 +15,7 @@ from kameng.ledger import supplier_money as money
 from kameng.ledger.models import WithdrawalStatus
 
 from ..access import role_required, supplier_required
+from ..confirmations import ask_first
 from ..errors import error_text
 
 finance_required = role_required("finance", "admin")
@@ -23,8 +25,12 @@ finance_required = role_required("finance", "admin")
 @supplier_required
 def supplier_money(request):
     if request.method == "POST":
+        amount = request.POST.get("amount", "").strip()
+        if confirm_page := ask_first(request, "withdrawal_request", back=reverse("web:supplier_money"),
+                                     details=[(gettext("提现金额（元）"), amount)]):
+            return confirm_page
         try:
-            row = money.withdrawal_request(supplier=request.user, amount=request.POST.get("amount", "").strip())
+            row = money.withdrawal_request(supplier=request.user, amount=amount)
         except DomainError as exc:
             messages.error(request, error_text(exc))
         else:
@@ -50,8 +56,13 @@ def finance_withdrawals(request):
 @require_POST
 @finance_required
 def finance_withdrawal_decide(request, withdrawal_id: int):
+    rejecting = request.POST.get("action") == "reject"
+    if confirm_page := ask_first(request, "withdrawal_reject" if rejecting else "withdrawal_approve",
+                                 back=reverse("web:finance_withdrawals"),
+                                 details=[(gettext("驳回原因"), request.POST.get("note", "").strip())] if rejecting else []):
+        return confirm_page
     try:
-        if request.POST.get("action") == "reject":
+        if rejecting:
             money.withdrawal_reject(actor=request.user, withdrawal_id=withdrawal_id, note=request.POST.get("note", ""))
             messages.success(request, gettext("已驳回，金额退回供货商可提现余额。"))
         else:
