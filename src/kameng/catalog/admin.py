@@ -5,9 +5,15 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from kameng.core import clock
+from kameng.core.admin_money import YuanAdmin
+from kameng.core.error_texts import text_for
+from kameng.core.errors import Invalid
+from kameng.core.money import Money
 
 from .models import Product, SupplierNotification, SupplierSource
 from .suppliers.base import SupplierError
+
+MAX_PRICE_FEN = 10**11  # what product creation accepts (catalog.services)
 
 
 class SupplierSourceForm(forms.ModelForm):
@@ -128,28 +134,68 @@ class SupplierNotificationAdmin(admin.ModelAdmin):
 
 
 class ProductAdminForm(forms.ModelForm):
+    """A product as the admin edits it: prices typed in yuan, and every rule the supplier's page and the API
+    apply on creation (kameng.catalog.policies) applied here too — a 50 % fee or a malformed policy is a form
+    error, never a row that makes the product page fail."""
+
+    price = forms.CharField(label=_("售价（元）"), max_length=16, help_text=_("如 98.00，大于 0，最多两位小数。"))
+    face_value = forms.CharField(label=_("面值（元）"), max_length=16, initial="0.00",
+                                 help_text=_("如 100.00，最多两位小数；没有面值填 0。"))
+
     class Meta:
         model = Product
-        fields = ("supplier", "name", "description", "kind", "price_fen", "face_value_fen", "delivery_promise_minutes",
+        fields = ("supplier", "name", "description", "kind", "price", "face_value", "delivery_promise_minutes",
                   "refund_policy", "is_manual", "source", "source_sku", "is_active", "created_at", "updated_at")
         help_texts = {"refund_policy": _(
             "JSON 对象，字段可省略（取默认值）：refund_window_hours、personal_reason_fee_rate（如 \"0.05\"，最高 0.10）、"
             "review_sla_workdays、appeal_window_days、info_reply_hours、supplier_reply_hours、"
             "late_delivery_compensation_rate（迟发补偿比例，如 \"0.10\"，默认 \"0.00\" 不补偿，最高 0.50）。")}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["price"] = str(Money(self.instance.price_fen))
+            self.initial["face_value"] = str(Money(self.instance.face_value_fen))
+
+    def _yuan(self, name: str, *, positive: bool) -> int:
+        from kameng.core.money import InvalidAmount
+
+        try:
+            fen = Money.parse(self.cleaned_data.get(name, "")).fen
+        except InvalidAmount as exc:
+            raise ValidationError(_("金额须为最多两位小数的数字，如 98.00。")) from exc
+        if fen < 0 or (positive and fen == 0) or fen > MAX_PRICE_FEN:
+            raise ValidationError(_("售价须大于 0。") if positive else _("面值不能为负数。"))
+        return fen
+
+    def clean_price(self):
+        return self._yuan("price", positive=True)
+
+    def clean_face_value(self):
+        return self._yuan("face_value", positive=False)
+
     def clean_refund_policy(self):
         """The same rules as the API and the supplier's page: a bad policy is refused, a good one stored whole."""
-        from kameng.core.errors import Invalid
-
         from .policies import RefundPolicy
 
         try:
             return RefundPolicy.from_input(self.cleaned_data.get("refund_policy")).to_stored()
         except Invalid as exc:
-            raise ValidationError(str(exc)) from exc
+            raise ValidationError(_why(exc)) from exc
 
     def clean(self):
         data = super().clean()
+        from .policies import product_text
+
+        if "name" in data:
+            try:
+                data["name"], data["description"] = product_text(name=data["name"],
+                                                                 description=data.get("description") or "")
+            except Invalid as exc:
+                raise ValidationError(_why(exc)) from exc
+        minutes = data.get("delivery_promise_minutes")
+        if minutes is not None and not 0 <= minutes <= 60 * 24 * 7:
+            self.add_error("delivery_promise_minutes", _("承诺发货时间须在 0 到 10080 分钟之间。"))
         if data.get("source") is not None:
             if data.get("is_manual"):
                 raise ValidationError(_("人工发货的商品不能指定货源。"))
@@ -157,9 +203,26 @@ class ProductAdminForm(forms.ModelForm):
                 raise ValidationError(_("指定货源时必须填写货源商品编码。"))
         return data
 
+    def save(self, commit=True):
+        product = super().save(commit=False)
+        product.price_fen = self.cleaned_data["price"]
+        product.face_value_fen = self.cleaned_data["face_value"]
+        product.updated_at = clock.now()
+        if commit:
+            product.save()
+        return product
+
+
+def _why(exc: Invalid) -> str:
+    """The reason in the admin's words, with the rule that failed (its field name, for whoever fixes the JSON)."""
+    from kameng.core.error_texts import is_english
+
+    return f"{text_for(exc.code, exc.message)} ({exc.message})" if is_english() else \
+        f"{text_for(exc.code, exc.message)}（{exc.message}）"
+
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(YuanAdmin):
     form = ProductAdminForm
     list_display = ("id", "name", "kind", "price_fen", "supplier", "source", "is_manual", "is_active", "created_at")
     list_filter = ("kind", "is_manual", "is_active", "source")

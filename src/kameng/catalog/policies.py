@@ -165,3 +165,16 @@ def _rate(data: dict, name: str, defaults: RefundPolicy, maximum: Decimal, *, ex
     if rate != rate.quantize(RATE_STEP):
         raise Invalid(f"{name} has at most two decimal places (0.05, not 0.055)", code="INVALID_REFUND_POLICY")
     return rate.quantize(RATE_STEP)
+
+
+def stored_policy_or_none(data) -> RefundPolicy | None:
+    """A product's stored rules, or None when they cannot be read.
+
+    Every write path validates (`RefundPolicy.from_input`: API, supplier page, admin), but a row written
+    before the admin did, or by hand, may be malformed; the product page then says the rules are
+    unavailable and offers no purchase, instead of failing.
+    """
+    try:
+        return RefundPolicy.from_input(data)
+    except (Invalid, TypeError, ValueError, ArithmeticError):
+        return None

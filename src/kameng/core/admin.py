@@ -3,10 +3,13 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from .admin_names import name_library_columns
 from .models import Holiday
 
 # The admin index shows the holiday calendar's running-out warning above the app list.
 admin.site.index_template = "core/admin_index.html"
+# The libraries' admins (django-tasks, django-axes) are registered before ours: their computed columns get names.
+name_library_columns(admin.site)
 
 
 @admin.register(Holiday)

@@ -10,7 +10,9 @@ class CoreConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_migrate, post_save
 
-        from . import holidays, workdays
+        from . import admin_names, holidays, workdays
+
+        admin_names.name_everything()  # what the admin shows: Chinese names without a migration per app
         from .models import Holiday
 
         # Deadlines read the holiday table from memory: a change here is seen at once in this process.

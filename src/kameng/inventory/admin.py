@@ -1,11 +1,16 @@
 """Stock in the admin: counts, batches and issue records — never a secret, not even encrypted."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from kameng.core.admin_money import YuanAdmin
 
 from .models import BatchEvent, CardSecret, ImportBatch, KeyIssue, RevealRecord
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(YuanAdmin):
+    """Records that only services write: the admin reads them (amounts in yuan) and changes nothing."""
+
     def has_add_permission(self, request):
         return False
 
@@ -38,7 +43,11 @@ class BatchEventAdmin(ReadOnlyAdmin):
 
 @admin.register(KeyIssue)
 class KeyIssueAdmin(ReadOnlyAdmin):
-    list_display = ("id", "secret_id", "order_item", "issued_at", "returned_at")
+    list_display = ("id", "secret_number", "order_item", "issued_at", "returned_at")
+
+    @admin.display(description=_("卡密编号"), ordering="secret_id")
+    def secret_number(self, issue):
+        return issue.secret_id  # the row's number only: never the key
 
 
 @admin.register(RevealRecord)

@@ -3,7 +3,7 @@
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 
-from kameng.catalog.policies import RefundPolicy
+from kameng.catalog.policies import stored_policy_or_none
 from kameng.catalog.selectors import product_get, product_stock, products_with_stock
 from kameng.core.errors import DomainError
 from kameng.core.money import Money
@@ -35,7 +35,8 @@ def _product(product_id: int):
         not_found_as_404(exc)
         raise
     product.stock = product_stock(product, product.available_keys)
-    product.policy_text = RefundPolicy.from_stored(product.refund_policy).text(_lang())
+    policy = stored_policy_or_none(product.refund_policy)
+    product.policy_text = policy.text(_lang()) if policy is not None else None  # None: not on sale (the page says so)
     return product
 
 
@@ -61,6 +62,8 @@ def _needs_confirmation(request, form) -> bool:
 @buyer_required
 def checkout(request, product_id: int):
     product = _product(product_id)
+    if product.policy_text is None:  # rules nobody can read are rules nobody can be held to: no sale
+        return redirect("web:product", product_id=product.id)
     form = CheckoutForm(request.POST or None, product=product)
     status = 200
     confirm = None
