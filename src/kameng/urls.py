@@ -6,6 +6,7 @@ from kameng.api import (  # noqa: F401  (registers the endpoints)
     batches,
     finance,
     finance_payouts,
+    inbox,
     payments,
     records,
     routes,
@@ -14,10 +15,12 @@ from kameng.api import (  # noqa: F401  (registers the endpoints)
     suppliers,
 )
 from kameng.api.base import api
+from kameng.web.views import account
 
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, remembering a logged-in user's choice (web/views/account.py).
+    path("i18n/setlang/", account.remember_language, name="set_language"),
     path("", include("kameng.web.urls")),
 ]

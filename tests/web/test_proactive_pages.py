@@ -29,8 +29,11 @@ def test_the_buyer_chooses_the_default_refund_destination_on_the_settings_page(c
     assert "To my wallet" in english
 
 
-def test_only_a_buyer_has_the_settings_page(client_as, supplier):
-    assert client_as(supplier).get("/settings/").status_code == 403
+def test_only_a_buyer_has_the_refund_destination_setting(client_as, supplier):
+    client = client_as(supplier)
+    page = client.get("/settings/").content.decode()
+    assert 'id="language-form"' in page and "平台主动退款的默认去向" not in page
+    assert client.post("/settings/", {"form": "destination", "refund_destination": "wallet"}).status_code == 400
 
 
 def test_a_refund_the_platform_made_says_so_on_the_list_and_the_case(client_as, buyer, make_product, fund_wallet):

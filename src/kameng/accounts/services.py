@@ -137,3 +137,27 @@ def refund_destination_set(*, user: User, destination) -> User:
     User.objects.filter(id=user.id).update(refund_destination=destination)
     user.refund_destination = destination
     return user
+
+
+def language_set(*, user: User, language) -> User:
+    """The language the platform writes to this person in (站内信 read through the API, SMS, e-mail)."""
+    from kameng.notifications.render import LANGUAGES
+
+    if language not in LANGUAGES:
+        raise Invalid(f"language is one of {', '.join(LANGUAGES)}", code="INVALID_LANGUAGE")
+    User.objects.filter(id=user.id).update(language=language)
+    user.language = language
+    return user
+
+
+def me_settings_set(*, user: User, changes: dict) -> User:
+    """PATCH /me with the fields sent (`refund_destination`, `language`): one transaction, so a bad value
+    changes nothing, the good one included."""
+    if not changes:
+        raise Invalid("send refund_destination and/or language", code="NOTHING_TO_CHANGE")
+    with transaction.atomic():
+        if "language" in changes:
+            language_set(user=user, language=changes["language"])
+        if "refund_destination" in changes:
+            refund_destination_set(user=user, destination=changes["refund_destination"])
+    return user

@@ -8,7 +8,7 @@ from ninja import Schema
 from pydantic import Field
 
 from kameng.accounts.models import Role
-from kameng.accounts.services import password_change, refund_destination_set, token_issue, token_revoke
+from kameng.accounts.services import me_settings_set, password_change, token_issue, token_revoke
 from kameng.aftersales import cancellation
 from kameng.catalog import selectors as catalog_selectors
 from kameng.catalog import services as catalog
@@ -100,19 +100,21 @@ def me(request):
 
 def _me_out(user) -> dict:
     return {"id": user.id, "username": user.username, "role": user.role, "phone": user.phone,
-            "refund_destination": user.refund_destination}
+            "refund_destination": user.refund_destination, "language": user.language}
 
 
 class MeIn(Schema):
-    refund_destination: Code = Field(description="original | wallet (buyers only)")
+    refund_destination: Code | None = Field(None, description="original | wallet (buyers only)")
+    language: Code | None = Field(None, description="zh-hans | en: the language of 站内信, SMS and e-mail")
 
 
 @api.patch("/me", tags=["auth"],
        response=answers({200: MeOut}, 403, body=True), exclude_unset=True)
 def me_update(request, body: MeIn):
-    """Change the buyer's own settings: `refund_destination` (original | wallet), where the platform's own
-    refunds are paid back. Any other value: 422 INVALID_DESTINATION, nothing changed."""
-    return _me_out(refund_destination_set(user=request.auth, destination=body.refund_destination))
+    """Change the user's own settings: `refund_destination` (original | wallet, buyers), where the platform's
+    own refunds are paid back; `language` (zh-hans | en, anyone), the language of 站内信, SMS and e-mail.
+    A bad value: 422 INVALID_DESTINATION / INVALID_LANGUAGE, nothing changed; neither field: 422 NOTHING_TO_CHANGE."""
+    return _me_out(me_settings_set(user=request.auth, changes=body.model_dump(exclude_unset=True)))
 
 
 # ---- catalog -----------------------------------------------------------------------------------

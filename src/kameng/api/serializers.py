@@ -109,6 +109,8 @@ class MeOut(UserOut):
     refund_destination: str = PydanticField(
         description="original | wallet: where refunds the platform makes on its own (a failed top-up, an order it "
                     "could not deliver) are paid back; set with PATCH /me")
+    language: str = PydanticField(
+        description="zh-hans | en: the language of the user's 站内信 (GET /inbox), SMS and e-mail; set with PATCH /me")
 
 
 class RevokedOut(Out):

@@ -149,6 +149,14 @@ class ManualDeliveryForm(forms.Form):
         return [self.cleaned_data[name] for name in self.fields]
 
 
+class LanguageForm(forms.Form):
+    # Each language named in itself: a reader who cannot read the page can still find their own.
+    language = forms.ChoiceField(
+        label=_("站内信、短信和邮件的语言"), choices=[("zh-hans", "简体中文"), ("en", "English")],
+        widget=forms.RadioSelect,
+        help_text=_("平台发给您的站内信、短信和邮件使用这种语言；在页面顶部切换语言时也会记住。"))
+
+
 class RefundDestinationForm(forms.Form):
     refund_destination = forms.ChoiceField(
         label=_("平台主动退款的默认去向"), choices=RefundDestination.choices, widget=forms.RadioSelect,

@@ -2,9 +2,11 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from kameng.core.errors import DomainError
+from kameng.notifications.render import message_text
 from kameng.notifications.services import inbox_for, inbox_mark_read
 
 from ..errors import not_found_as_404
@@ -16,6 +18,9 @@ PAGE_SIZE = 100
 def inbox(request):
     unread_only = request.GET.get("unread") == "1"
     rows = list(inbox_for(request.user, unread_only=unread_only).select_related("refund")[:PAGE_SIZE])
+    language = get_language()  # the page's language: the one the reader is reading in now
+    for row in rows:
+        row.shown_title, row.shown_body, row.rendered = message_text(row, language)
     return render(request, "web/inbox.html", {"rows": rows, "unread_only": unread_only,
                                               "is_buyer": request.user.role == "buyer"})
 
