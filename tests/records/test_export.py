@@ -122,3 +122,13 @@ def test_the_kept_copy_is_removed_by_the_sweep_after_ten_minutes(bought, advance
     advance(1)  # the sweep runs
     record.refresh_from_db()
     assert not kept.exists() and record.file_key is None and record.status == "done"
+
+
+def test_the_exported_messages_read_in_the_buyers_language(bought, api_as):
+    api, order = bought()
+    assert api._call("patch", "/me", {"language": "en"}).status_code == 200
+    refund = ask(api, order, "invalid_key").json()
+    _, content = _export(api)
+    told = [m for m in _jsonl(zipfile.ZipFile(io.BytesIO(content)), "inbox.jsonl") if m["refund_no"] == refund["refund_no"]]
+    assert told and all(m["code"] and m["title"].endswith(f"({refund['refund_no']})") for m in told)
+    assert not any("退款" in m["title"] + m["body"] for m in told)

@@ -30,6 +30,7 @@ from kameng.inventory import services as inventory
 from kameng.inventory.models import KeyIssue
 from kameng.ledger.history import wallet_lines_all
 from kameng.notifications.models import InboxMessage
+from kameng.notifications.render import language_of, message_text
 from kameng.orders.models import ItemStatus, Order, OrderEvent, OrderItem, OrderStatus
 
 CHUNK = 500  # orders (or refunds, messages) read per query
@@ -223,10 +224,13 @@ class ExportPacker:
                 }
 
     def _inbox(self):
+        language = language_of(self.user)  # as the buyer reads them (GET /inbox): in their own language
         for ids in _chunks(InboxMessage.objects.filter(user=self.user)):
             for message in InboxMessage.objects.filter(id__in=ids).order_by("id").select_related("refund"):
                 self.counts["inbox"] += 1
-                yield {"title": message.title, "body": message.body, "created_at": iso_beijing(message.created_at),
+                title, body, _rendered = message_text(message, language)
+                yield {"title": title, "body": body, "code": message.code, "params": message.params,
+                       "created_at": iso_beijing(message.created_at),
                        "read_at": iso_beijing(message.read_at),
                        "refund_no": message.refund.refund_no if message.refund_id else None}
 
