@@ -143,12 +143,25 @@ result = {"insert_s": round(insert_s, 1), "facts_s": round(facts_s, 1), "refunds
 INTERLEAVED = r"""
 import time
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Aggregate, Count, Exists, F, FloatField, OuterRef, Q
 from datetime import timedelta
 from kameng.aftersales import transparency as t
 from kameng.aftersales.figure_facts import APPROVALS, FIRST_DECISIONS
 from kameng.aftersales.models import Refund, RefundEvent
 from kameng.core import clock
+
+class PercentileCont(Aggregate):
+    function = "percentile_cont"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction, **extra):
+        self.fraction = float(fraction)
+        super().__init__(expression, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        value, params = compiler.compile(self.source_expressions[0])
+        return f"percentile_cont({self.fraction!r}) WITHIN GROUP (ORDER BY {value})", params
+
 
 OLD_REFUND = ("reason", "order__product__supplier_id")
 OLD_EVENT = ("refund__reason", "refund__order__product__supplier_id")
@@ -171,7 +184,7 @@ def old_collect(since, until):
             t._grouped(first, OLD_EVENT, decided=Count("id"), approved=Count("id", filter=Q(event__in=APPROVALS)),
                        automatic=Count("id", filter=Q(actor="system")),
                        within_deadline=Count("id", filter=~Q(Exists(escalated_before))),
-                       median_hours=t.PercentileCont(hours, 0.5), p90_hours=t.PercentileCont(hours, 0.9)),
+                       median_hours=PercentileCont(hours, 0.5), p90_hours=PercentileCont(hours, 0.9)),
             t._grouped(Refund.objects.filter(appealed_at__gte=since, appealed_at__lt=until), OLD_REFUND,
                        appeals=Count("id")),
             t._grouped(appealed, OLD_REFUND, appeals_decided=Count("id"),
