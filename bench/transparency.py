@@ -215,12 +215,13 @@ result = {"old_s": old_s, "new_s": new_s, "same": rounded(old) == rounded(new),
 EXPLAIN = r"""
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from kameng.aftersales.transparency import transparency_report
+from kameng.aftersales.transparency import POSTGRESQL_SETTINGS, transparency_report
 with CaptureQueriesContext(connection) as queries:
     report = transparency_report(use_cache=False)
 out = []
 with transaction.atomic(), connection.cursor() as cur:
-    cur.execute("SET LOCAL jit = off")  # as transparency_report() runs them
+    for statement in POSTGRESQL_SETTINGS:  # as transparency_report() runs them
+        cur.execute(statement)
     for q in queries.captured_queries:
         if "aftersales_" not in q["sql"]:
             continue
