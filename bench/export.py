@@ -119,8 +119,9 @@ with transaction.atomic():
             SELECT id, buyer_id, 'buyer', 'message', '换了设备也不行。', submitted_at + interval '1 minute' FROM {T["Refund"]}
         ''')
         cur.execute(f'''
-            INSERT INTO {T["InboxMessage"]} (user_id, title, body, refund_id, created_at, read_at)
-            SELECT buyer_id, '退款申请被驳回（' || refund_no || '）', '理由：截图无法说明问题。', id, decided_at, NULL
+            INSERT INTO {T["InboxMessage"]} (user_id, title, body, code, params, refund_id, created_at, read_at)
+            SELECT buyer_id, '退款申请被驳回（' || refund_no || '）', '理由：截图无法说明问题。', '', '{{}}'::jsonb, id,
+                   decided_at, NULL
             FROM {T["Refund"]}
         ''')
 insert_s = time.monotonic() - t0

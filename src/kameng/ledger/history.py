@@ -98,17 +98,17 @@ def wallet_lines_all(*, user, chunk: int = 2000):
         return
     held, after = 0, 0
     while True:
-        rows = list(Posting.objects.filter(account_id=account_id, id__gt=after)
-                    .select_related("journal", "journal__order").order_by("id")[:chunk])
+        # Plain values: a whole order (its snapshot and terms) per line would be read only for its number.
+        rows = list(Posting.objects.filter(account_id=account_id, id__gt=after).order_by("id")
+                    .values_list("id", "amount_fen", "journal__at", "journal__kind", "journal__reference",
+                                 "journal__order__order_no")[:chunk])
         if not rows:
             return
-        for posting in rows:
-            fen = -posting.amount_fen
+        for posting_id, amount_fen, at, kind, reference, order_no in rows:
+            fen = -amount_fen
             held += fen
-            journal = posting.journal
             yield WalletLine(
-                id=posting.id, at=journal.at, kind=journal.kind, label=wallet_label(journal.kind, fen), fen=fen,
-                balance_after_fen=held, order_no=journal.order.order_no if journal.order_id else None,
-                refund_no=journal.reference.split(":", 1)[1] if journal.reference.startswith("refund:") else None,
+                id=posting_id, at=at, kind=kind, label=wallet_label(kind, fen), fen=fen, balance_after_fen=held,
+                order_no=order_no, refund_no=reference.split(":", 1)[1] if reference.startswith("refund:") else None,
             )
-        after = rows[-1].id
+        after = rows[-1][0]

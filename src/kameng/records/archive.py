@@ -16,7 +16,7 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import F
 from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
 from kameng.aftersales.dossier import CHUNK as FILE_BLOCK
@@ -32,8 +32,12 @@ from kameng.ledger.history import wallet_lines_all
 from kameng.notifications.models import InboxMessage
 from kameng.notifications.render import language_of, message_text
 from kameng.orders.models import ItemStatus, Order, OrderEvent, OrderItem, OrderStatus
+from kameng.payments.models import Payment
 
 CHUNK = 500  # orders (or refunds, messages) read per query
+ORDER_COLUMNS = ("id", "order_no", "status", "snapshot", "quantity", "unit_price_fen", "amount_fen", "refunded_fen",
+                 "channel", "recharge_account", "created_at", "paid_at", "delivered_at", "terms_text",
+                 "terms_accepted_at")
 LINES_PER_BLOCK = 200  # JSON lines joined into one block before it goes to the archive
 README = "README.txt"
 
@@ -127,36 +131,47 @@ class ExportPacker:
     # ---- records -----------------------------------------------------------------------------
 
     def _orders(self):
+        """Rows as plain values, a chunk at a time: no model instances (an FSM order costs more to build than
+        to write), and only the columns written."""
         orders = Order.objects.filter(buyer=self.user)
         for ids in _chunks(orders):
-            chunk = (Order.objects.filter(id__in=ids).order_by("id")
-                     .prefetch_related(Prefetch("items", OrderItem.objects.order_by("position")),
-                                       "payments", Prefetch("events", OrderEvent.objects.order_by("id"))))
-            issues = {}
-            for issue in KeyIssue.objects.filter(order_item__order_id__in=ids).order_by("id"):
-                issues.setdefault(issue.order_item_id, []).append(issue)
-            for order in chunk:
+            items, payments, events, issues = {}, {}, {}, {}
+            for issue in (KeyIssue.objects.filter(order_item__order_id__in=ids).order_by("id")
+                          .values("order_item_id", "secret_id", "issued_at", "returned_at")):
+                issues.setdefault(issue["order_item_id"], []).append(
+                    {"key_ref": f"S{issue['secret_id']}", "issued_at": iso_beijing(issue["issued_at"]),
+                     "returned_at": iso_beijing(issue["returned_at"])})
+            for i in (OrderItem.objects.filter(order_id__in=ids).order_by("order_id", "position")
+                      .values("id", "order_id", "position", "status", "delivered_at", "first_revealed_at")):
+                items.setdefault(i["order_id"], []).append(
+                    {"id": i["id"], "position": i["position"], "status": i["status"],
+                     "delivered_at": iso_beijing(i["delivered_at"]),
+                     "first_revealed_at": iso_beijing(i["first_revealed_at"]), "keys": issues.get(i["id"], [])})
+            for p in (Payment.objects.filter(order_id__in=ids).order_by("id")
+                      .values("order_id", "payment_no", "channel", "amount_fen", "status", "paid_at")):
+                payments.setdefault(p["order_id"], []).append(
+                    {"payment_no": p["payment_no"], "channel": p["channel"], "amount": fen_str(p["amount_fen"]),
+                     "status": p["status"], "paid_at": iso_beijing(p["paid_at"])})
+            for e in (OrderEvent.objects.filter(order_id__in=ids).order_by("id")
+                      .values("order_id", "at", "actor", "event", "note")):
+                events.setdefault(e["order_id"], []).append(
+                    {"at": iso_beijing(e["at"]), "actor": e["actor"], "event": e["event"], "note": e["note"]})
+            for order in Order.objects.filter(id__in=ids).order_by("id").values(*ORDER_COLUMNS):
                 self.counts["orders"] += 1
                 yield {
-                    "order_no": order.order_no, "status": order.status, "status_label": _label(OrderStatus, order.status),
-                    "product": order.snapshot.get("name"), "quantity": order.quantity,
-                    "unit_price": fen_str(order.unit_price_fen), "amount": fen_str(order.amount_fen),
-                    "refunded": fen_str(order.refunded_fen), "channel": order.channel,
-                    "recharge_account": order.recharge_account or None,
-                    "created_at": iso_beijing(order.created_at), "paid_at": iso_beijing(order.paid_at),
-                    "delivered_at": iso_beijing(order.delivered_at),
-                    "terms_text": order.terms_text, "terms_accepted_at": iso_beijing(order.terms_accepted_at),
-                    "snapshot": order.snapshot,
-                    "items": [{"id": i.id, "position": i.position, "status": i.status,
-                               "delivered_at": iso_beijing(i.delivered_at),
-                               "first_revealed_at": iso_beijing(i.first_revealed_at),
-                               "keys": [{"key_ref": f"S{k.secret_id}", "issued_at": iso_beijing(k.issued_at),
-                                         "returned_at": iso_beijing(k.returned_at)} for k in issues.get(i.id, [])]}
-                              for i in order.items.all()],
-                    "payments": [{"payment_no": p.payment_no, "channel": p.channel, "amount": fen_str(p.amount_fen),
-                                  "status": p.status, "paid_at": iso_beijing(p.paid_at)} for p in order.payments.all()],
-                    "events": [{"at": iso_beijing(e.at), "actor": e.actor, "event": e.event, "note": e.note}
-                               for e in order.events.all()],
+                    "order_no": order["order_no"], "status": order["status"],
+                    "status_label": _label(OrderStatus, order["status"]),
+                    "product": order["snapshot"].get("name"), "quantity": order["quantity"],
+                    "unit_price": fen_str(order["unit_price_fen"]), "amount": fen_str(order["amount_fen"]),
+                    "refunded": fen_str(order["refunded_fen"]), "channel": order["channel"],
+                    "recharge_account": order["recharge_account"] or None,
+                    "created_at": iso_beijing(order["created_at"]), "paid_at": iso_beijing(order["paid_at"]),
+                    "delivered_at": iso_beijing(order["delivered_at"]),
+                    "terms_text": order["terms_text"], "terms_accepted_at": iso_beijing(order["terms_accepted_at"]),
+                    "snapshot": order["snapshot"],
+                    "items": items.get(order["id"], []),
+                    "payments": payments.get(order["id"], []),
+                    "events": events.get(order["id"], []),
                 }
 
     def _secrets(self):
@@ -172,9 +187,12 @@ class ExportPacker:
         for ids in _chunks(orders):
             rows = []
             with transaction.atomic():
-                locked = locks.lock_all(Order.objects.filter(id__in=ids))
+                # Only what is written (the whole order is in orders.jsonl already), and the FSM state: an FSM
+                # model reads it when built, so leaving it out would cost one query per row.
+                locked = locks.lock_all(Order.objects.filter(id__in=ids).only("id", "status", "order_no", "snapshot"))
+                orders = {order.id: order for order in locked}
                 items = list(OrderItem.objects.filter(order_id__in=ids, status=ItemStatus.DELIVERED)
-                             .select_related("order").order_by("order_id", "position"))
+                             .only("id", "status", "order_id", "position").order_by("order_id", "position"))
                 self.counts["secrets_withheld"] += OrderItem.objects.filter(
                     order_id__in=ids, status=ItemStatus.REFUND_PENDING, issues__returned_at__isnull=True).count()
                 revealed = dict(inventory.secrets_reveal(user=self.user, items=items, ip_address=self.ip_address,
@@ -189,19 +207,20 @@ class ExportPacker:
                         for order in locked if order.id in shown])
                 for item in items:
                     if item.id in revealed:
-                        rows.append({"order_no": item.order.order_no, "item_id": item.id, "position": item.position,
-                                     "product": item.order.snapshot.get("name"), "secret": revealed[item.id]})
+                        order = orders[item.order_id]
+                        rows.append({"order_no": order.order_no, "item_id": item.id, "position": item.position,
+                                     "product": order.snapshot.get("name"), "secret": revealed[item.id]})
             self.counts["secrets"] += len(rows)
             yield from rows
 
     def _refunds(self):
         for ids in _chunks(Refund.objects.filter(buyer=self.user)):
-            chunk = (Refund.objects.filter(id__in=ids).order_by("id").select_related("order")
+            chunk = (Refund.objects.filter(id__in=ids).order_by("id").annotate(order_no=F("order__order_no"))
                      .prefetch_related("events", "messages", "evidence", "items"))
             for refund in chunk:
                 self.counts["refunds"] += 1
                 yield {
-                    "refund_no": refund.refund_no, "order_no": refund.order.order_no,
+                    "refund_no": refund.refund_no, "order_no": refund.order_no,
                     "status": refund.status, "status_label": _label(RefundStatus, refund.status),
                     "reason": refund.reason, "reason_label": _label(Reason, refund.reason),
                     "description": refund.description, "destination": refund.destination,
@@ -226,13 +245,13 @@ class ExportPacker:
     def _inbox(self):
         language = language_of(self.user)  # as the buyer reads them (GET /inbox): in their own language
         for ids in _chunks(InboxMessage.objects.filter(user=self.user)):
-            for message in InboxMessage.objects.filter(id__in=ids).order_by("id").select_related("refund"):
+            for message in (InboxMessage.objects.filter(id__in=ids).order_by("id")
+                            .annotate(refund_no=F("refund__refund_no"))):
                 self.counts["inbox"] += 1
                 title, body, _rendered = message_text(message, language)
                 yield {"title": title, "body": body, "code": message.code, "params": message.params,
                        "created_at": iso_beijing(message.created_at),
-                       "read_at": iso_beijing(message.read_at),
-                       "refund_no": message.refund.refund_no if message.refund_id else None}
+                       "read_at": iso_beijing(message.read_at), "refund_no": message.refund_no}
 
     def _wallet(self):
         for line in wallet_lines_all(user=self.user):
