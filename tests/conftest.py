@@ -98,6 +98,9 @@ class Api:
     def post(self, path, body=None, **kw):
         return self._call("post", path, body, **kw)
 
+    def patch(self, path, body=None, **kw):
+        return self._call("patch", path, body, **kw)
+
 
 @pytest.fixture
 def api_as(db):

@@ -46,6 +46,7 @@ PAGES = {
     "web:product_new": ("supplier", lambda w: {}),
     "web:key_import": ("supplier", lambda w: {"product_id": w.ids["card"]}),
     "web:import_progress": ("supplier", lambda w: {"batch_id": w.ids["batch"]}),
+    "web:product_edit": ("supplier", lambda w: {"product_id": w.ids["card"]}),
     "web:manual_orders": ("supplier", lambda w: {}),
     "web:supplier_claims": ("supplier", lambda w: {}),
     "web:staff_batches": ("admin", lambda w: {}),
@@ -69,6 +70,9 @@ EXTRA = {
     "supplier inbox": ("supplier", "web:inbox", lambda w: {}),
     "reviewer inbox": ("reviewer", "web:inbox", lambda w: {}),
     "checkout (card)": ("buyer", "web:checkout", lambda w: {"product_id": w.ids["card"]}),
+    "import report (lines not imported)": ("supplier", "web:import_progress",
+                                           lambda w: {"batch_id": w.ids["batch_with_problems"]}),
+    "product edit (off sale, with its changes)": ("supplier", "web:product_edit", lambda w: {"product_id": w.ids["held"]}),
 }
 
 NOT_PAGES = {
@@ -106,6 +110,8 @@ NOT_PAGES = {
     "web:finance_refunds_paid_csv": "a CSV download (its button is on the 退款支付 page)",
     "web:finance_withdrawals_csv": "a CSV download (its button is on the 提现审核 page)",
     "web:finance_reconciliation_csv": "a CSV download (its button is on the 对账 page)",
+    "web:product_sale": "POST only; its buttons are on the product list and the edit page",
+    "web:import_report_csv": "a file download (its button is on the import report)",
 }
 
 
@@ -217,6 +223,18 @@ def build_world(make_user, make_product, fund_wallet) -> World:
     ImportBatch.objects.filter(id=batch.id).update(quarantine="quarantined", quarantined_at=now, quarantine_defects=2,
                                                    quarantine_sold=3, quarantine_frozen=3)
     CardSecret.objects.filter(batch=batch).update(status="frozen")
+    # The supplier changed that product's price and fee, then took it off sale: its edit page lists the changes.
+    from kameng.catalog.services import product_set_on_sale, product_update
+    from kameng.inventory.services import keys_import_list
+
+    product_update(actor=supplier, product_id=held.id,
+                   changes={"price": "19.50", "description": "新说明：仅限安卓区使用",
+                            "refund_policy": {"personal_reason_fee_rate": "0.08", "refund_window_hours": 48}})
+    product_set_on_sale(actor=supplier, product_id=held.id, on_sale=False)
+    w.ids["held"] = held.id
+    # An import with a blank line, a repeat within the file and a key already on the platform: its report.
+    w.ids["batch_with_problems"] = keys_import_list(
+        actor=supplier, product_id=held.id, keys=["WALK-NEW-1", "", "WALK-NEW-1", f"KEY-{card.id}-000000"]).batch_id
     # Supplier money: part of the sales matured (moved as the sweep would, without moving the clock), one
     # withdrawal paid, one rejected with a note, one waiting for finance.
     from kameng.ledger.services import Accounts, Line, journal_post

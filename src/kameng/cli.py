@@ -83,9 +83,19 @@ def cmd_import_keys(args) -> int:
         except DomainError as exc:
             print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
             return 2
-    for number, problem in result.rejected_lines[:20]:
-        print(f"rejected line {number}: {problem}", file=sys.stderr)
+    from kameng.inventory.selectors import report_runs
+
+    # The lines not imported, by number and reason (never the line): the first runs here, all of them in the
+    # report (the supplier's page and its CSV download, or GET /api/v1/admin/imports/{batch}).
+    runs, total = report_runs(batch, limit=20)
+    for run in runs:
+        where = f"line {run.first_line}" if run.lines == 1 else f"lines {run.first_line}-{run.last_line}"
+        print(f"not imported, {where}: {run.problem}", file=sys.stderr)
+    if total > len(runs):
+        print(f"... {total - len(runs)} more ranges in the report", file=sys.stderr)
     print(f"imported: {result.imported}  duplicates: {result.duplicates}  rejected: {result.rejected}  (batch {batch.id})")
+    if result.duplicates or result.rejected:
+        print(f"report: /supplier/imports/{batch.id}/ (CSV: /supplier/imports/{batch.id}/report.csv)")
     return 0
 
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 from kameng.api import (  # noqa: F401  (registers the endpoints)
     aftersales,
     batches,
+    catalog_manage,
     finance,
     finance_payouts,
     inbox,

@@ -26,11 +26,16 @@ def test_import_keys_streams_a_file_and_reports_counts(db, make_product, keys_fi
     product = make_product()
     path = keys_file(["K-1", "K-2", "K-2", "", "bad\x07key", "K-3\r", "x" * 600])
     assert cli.main(["import-keys", str(product.id), path, "--quiet"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "imported: 3  duplicates: 1  rejected: 3" in out
     batch = ImportBatch.objects.get()
     assert (batch.imported, batch.duplicates, batch.rejected, batch.status) == (3, 1, 3, "done")
     assert batch.imported_by == product.supplier and batch.source == "cli"
+    # Which lines, and why, never the lines themselves.
+    assert f"report: /supplier/imports/{batch.id}/" in out
+    assert "line 3: duplicate_in_import" in err and "lines 4-5:" not in err and "line 4: empty" in err
+    assert "lines 5-5" not in err and "line 7: too_long" in err
+    assert "bad" not in out + err and "K-2" not in out + err
 
 
 def test_import_keys_rejects_bytes_that_are_not_utf8(db, make_product, keys_file, capsys):

@@ -40,7 +40,7 @@ def test_locks_in_order_pass_and_each_transaction_starts_afresh(order):
 
 
 def test_every_lock_names_a_place_in_the_order(order):
-    from kameng.catalog.models import Product
+    from kameng.catalog.models import SupplierSource
 
     with pytest.raises(locks.LockOrderViolation, match="no place"), transaction.atomic():
-        locks.lock_all(Product.objects.all())
+        locks.lock_all(SupplierSource.objects.all())

@@ -158,8 +158,10 @@ class KeysIn(Schema):
 @api.post("/admin/products/{product_id}/keys", tags=["catalog"],
      response=answers({200: KeysImportOut}, 403, 404, 409, body=True), exclude_unset=True)
 def keys_import(request, product_id: int, body: KeysIn):
+    from .catalog_manage import report_urls
+
     result = inventory.keys_import_list(actor=request.auth, product_id=product_id, keys=body.keys)
-    return result.as_dict()
+    return {**result.as_dict(), **report_urls(result.batch_id)}
 
 
 @api.get("/products", auth=None, tags=["catalog"],

@@ -4,7 +4,7 @@ from django.utils import translation
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 
-from kameng.catalog.policies import RefundPolicy, summary
+from kameng.catalog.policies import stored_policy_or_none, summary
 from kameng.catalog.selectors import product_stock
 from kameng.core.money import fen_str
 from kameng.core.times import iso_beijing
@@ -16,7 +16,7 @@ def iso(moment):
 
 def product_out(product, *, in_list: bool = False) -> dict:
     """A product; `in_list` gives its description's summary only (the full text is on GET /products/{id})."""
-    policy = RefundPolicy.from_stored(product.refund_policy)
+    policy = stored_policy_or_none(product.refund_policy)  # None: stored rules that do not read (never a 500)
     return {
         "id": product.id,
         "name": product.name,
@@ -29,7 +29,8 @@ def product_out(product, *, in_list: bool = False) -> dict:
         "is_manual": product.is_manual,
         "supplier_id": product.supplier_id,
         "stock": product_stock(product, getattr(product, "available_keys", None)),
-        "refund_policy": policy.to_api(translation.get_language() or "zh-hans"),
+        "refund_policy": policy.to_api(translation.get_language() or "zh-hans") if policy else None,
+        "on_sale": product.is_active,
     }
 
 
@@ -141,7 +142,9 @@ class ProductOut(Out):
     is_manual: bool
     supplier_id: int
     stock: int | None = PydanticField(description="keys on sale; null when not limited by stock")
-    refund_policy: RefundPolicyOut
+    refund_policy: RefundPolicyOut | None = PydanticField(
+        description="null only while stored rules that do not validate are being fixed (the product cannot be bought)")
+    on_sale: bool = PydanticField(default=True, description="上架: listed and sold; false after 下架")
 
 
 class KeyRejectionOut(Out):
@@ -155,6 +158,10 @@ class KeysImportOut(Out):
     rejected: int
     rejections: list[KeyRejectionOut] | None = PydanticField(
         default=None, description="present when some keys were rejected: their positions, never the keys")
+    report_id: int | None = PydanticField(default=None, description="the import's report: GET /admin/imports/{id}")
+    report_url: str | None = None
+    report_csv_url: str | None = None
+    report_page_url: str | None = PydanticField(default=None, description="the supplier's page of the report")
 
 
 class ItemOut(Out):

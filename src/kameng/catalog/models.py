@@ -143,3 +143,28 @@ class SupplierNotification(models.Model):
             models.UniqueConstraint(fields=["source", "nonce"], condition=models.Q(nonce_spent=True),
                                     name="supplier_notification_nonce_once"),
         ]
+
+
+class ProductChange(models.Model):
+    """One change of a product's terms: who, when, and each field's old → new value. Append-only.
+
+    Orders keep their own snapshot of what was bought; this record is what shows the product page as it
+    stood at any moment (`catalog.selectors.product_as_of`) — the description a buyer read before buying,
+    the day a price went up — for a dispute, without trusting anyone's memory.
+    """
+
+    class Event(models.TextChoices):
+        CREATED = "created", _("创建")
+        EDITED = "edited", _("修改")
+        ON_SALE = "on_sale", _("上架")
+        OFF_SALE = "off_sale", _("下架")
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="changes")
+    actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    event = models.CharField(max_length=10, choices=Event.choices)
+    # {field: [old, new]} in the API's words: prices as yuan strings, refund rules as stored objects.
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["product", "at"], name="product_change_at_idx")]

@@ -18,6 +18,17 @@ MAX_PERSONAL_FEE_RATE = Decimal("0.10")
 MAX_LATE_COMPENSATION_RATE = Decimal("0.50")
 RATE_STEP = Decimal("0.01")  # rates are stored and shown with two places: a finer rate would be silently rounded
 
+# Whole-number rules and their inclusive bounds (the pages' number inputs show the same bounds).
+WHOLE_NUMBER_BOUNDS = {
+    "refund_window_hours": (1, 24 * 90),
+    "review_sla_workdays": (1, 15),
+    "appeal_window_days": (1, 30),
+    "info_reply_hours": (1, 24 * 7),
+    "supplier_reply_hours": (1, 24 * 7),
+}
+
+MAX_DELIVERY_PROMISE_MINUTES = 60 * 24 * 7
+
 PRODUCT_NAME_MAX = 200
 # A description is copied into every order's snapshot and shown on the product page: it is bounded.
 PRODUCT_DESCRIPTION_MAX = 5000
@@ -64,11 +75,12 @@ class RefundPolicy:
     def from_input(cls, data: dict | None) -> "RefundPolicy":
         """Rules as a supplier sent them, or Invalid (INVALID_REFUND_POLICY): nothing is rounded or coerced."""
         if data is not None and not isinstance(data, dict):
-            raise Invalid("refund_policy is an object", code="INVALID_REFUND_POLICY")
+            raise Invalid("refund_policy is an object", code="INVALID_REFUND_POLICY", details={"field": "refund_policy"})
         data = dict(data or {})
         unknown = set(data) - {f for f in cls.__dataclass_fields__}
         if unknown:
-            raise Invalid(f"unknown refund policy fields: {', '.join(sorted(unknown))}", code="INVALID_REFUND_POLICY")
+            raise Invalid(f"unknown refund policy fields: {', '.join(sorted(unknown))}", code="INVALID_REFUND_POLICY",
+                          details={"field": "refund_policy", "unknown": sorted(unknown)})
         defaults = cls()
         rates = {
             "personal_reason_fee_rate": _rate(data, "personal_reason_fee_rate", defaults, MAX_PERSONAL_FEE_RATE,
@@ -77,22 +89,17 @@ class RefundPolicy:
                                                      MAX_LATE_COMPENSATION_RATE, example="0.10"),
         }
         ints = {}
-        bounds = {
-            "refund_window_hours": (1, 24 * 90),
-            "review_sla_workdays": (1, 15),
-            "appeal_window_days": (1, 30),
-            "info_reply_hours": (1, 24 * 7),
-            "supplier_reply_hours": (1, 24 * 7),
-        }
-        for name, (low, high) in bounds.items():
+        for name, (low, high) in WHOLE_NUMBER_BOUNDS.items():
             value = data.get(name, getattr(defaults, name))
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise Invalid(f"{name} is a whole number from {low} to {high}", code="INVALID_REFUND_POLICY")
+                raise Invalid(f"{name} is a whole number from {low} to {high}", code="INVALID_REFUND_POLICY",
+                              details={"field": name, "min": low, "max": high})
             ints[name] = value
         return cls(**rates, **ints)
 
     @classmethod
     def from_stored(cls, data: dict) -> "RefundPolicy":
+        """Rules as stored by `to_stored` (validated on the way in, so no check here: see `stored_policy_or_none`)."""
         return cls(
             refund_window_hours=data["refund_window_hours"],
             personal_reason_fee_rate=Decimal(data["personal_reason_fee_rate"]),
@@ -145,6 +152,17 @@ class RefundPolicy:
         return {**self.to_stored(), "text": self.text(language)}
 
 
+def refund_policy_validated(data) -> dict:
+    """THE check of refund rules, wherever they are written: the API, the supplier's pages, the Django admin.
+
+    Takes the rules as a person sent them (a dict, fields optional) and returns them as they are stored
+    (every field, rates as two-place strings), or raises Invalid with code INVALID_REFUND_POLICY and
+    `details["field"]` naming the rule at fault. Nothing is rounded or coerced: a 50 % fee, a rate of
+    "0.055", a float, an unknown field or a non-object is refused, never stored to break a page later.
+    """
+    return RefundPolicy.from_input(data).to_stored()
+
+
 def percent(rate: Decimal) -> str:
     """0.05 → "5", 0.10 → "10" (normalize() alone writes "1E+1"), 0.125 → "12.5": how a person reads a rate."""
     return format((rate * 100).normalize(), "f")
@@ -154,16 +172,19 @@ def _rate(data: dict, name: str, defaults: RefundPolicy, maximum: Decimal, *, ex
     """A rate as sent: a decimal string (never a float or bool) from 0 to `maximum`, two places at most."""
     raw = data.get(name, getattr(defaults, name))
     example = f'"{example}"'
+    details = {"field": name, "min": "0.00", "max": f"{maximum:.2f}"}
     if not isinstance(raw, str | Decimal):
-        raise Invalid(f"{name} is a decimal string such as {example}", code="INVALID_REFUND_POLICY")
+        raise Invalid(f"{name} is a decimal string such as {example}", code="INVALID_REFUND_POLICY", details=details)
     try:
         rate = parse_rate(raw)
     except InvalidAmount as exc:
-        raise Invalid(f"{name} is a decimal string such as {example}", code="INVALID_REFUND_POLICY") from exc
+        raise Invalid(f"{name} is a decimal string such as {example}", code="INVALID_REFUND_POLICY",
+                      details=details) from exc
     if not Decimal(0) <= rate <= maximum:
-        raise Invalid(f"{name} is between 0 and {maximum}", code="INVALID_REFUND_POLICY")
+        raise Invalid(f"{name} is between 0 and {maximum}", code="INVALID_REFUND_POLICY", details=details)
     if rate != rate.quantize(RATE_STEP):
-        raise Invalid(f"{name} has at most two decimal places (0.05, not 0.055)", code="INVALID_REFUND_POLICY")
+        raise Invalid(f"{name} has at most two decimal places (0.05, not 0.055)", code="INVALID_REFUND_POLICY",
+                      details=details)
     return rate.quantize(RATE_STEP)
 
 

@@ -23,6 +23,7 @@ FIRST_TABLES = (
 APPEND_ONLY_TABLES = (
     *FIRST_TABLES,
     "aftersales_evidenceremoval",  # a buyer's removal of an upload: the upload itself stays on file
+    "catalog_productchange",  # a product's terms as they were: what a dispute shows of the page then
 )
 
 _PG_FUNCTION = """

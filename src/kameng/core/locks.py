@@ -17,7 +17,9 @@ its locks in the same global order, that cycle cannot form. The order, coarse to
     9     ledger.LedgerAccount      wallets: the balance check is taken after the rows it pays for
     10    inventory.ImportBatch     a batch's quarantine: counted and decided after the refund that
                                     proved a key bad was paid, before the batch's keys are touched
-    11    inventory.CardSecret      stock: a shared pool, taken last (and with SKIP LOCKED to reserve)
+    11    catalog.Product           a product's terms and 上架/下架: edited alone today; late, so a path
+                                    holding an order or a batch may still take a product off sale
+    12    inventory.CardSecret      stock: a shared pool, taken last (and with SKIP LOCKED to reserve)
 
 Within one rank, several rows are locked in primary-key order (`lock_all`). A transaction may take
 a lock of the same or a higher rank than the highest it holds, never a lower one; with the setting
@@ -58,6 +60,7 @@ LOCK_ORDER: tuple[str, ...] = (
     "ledger.Withdrawal",
     "ledger.LedgerAccount",
     "inventory.ImportBatch",
+    "catalog.Product",
     "inventory.CardSecret",
 )
 RANK = {name: rank for rank, name in enumerate(LOCK_ORDER)}

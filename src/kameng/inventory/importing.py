@@ -20,7 +20,7 @@ from django.db import connection, transaction
 
 from kameng.core import clock, crypto
 
-from .models import CardSecret, ImportBatch, QuarantineState, SecretStatus
+from .models import CardSecret, ImportBatch, ImportProblem, LineProblem, QuarantineState, SecretStatus
 from .policies import MAX_KEY_LENGTH, key_problem, normalize_key
 
 CHUNK = 10000
@@ -46,6 +46,7 @@ class ImportResult:
     rejected: int = 0
     rejected_lines: list[tuple[int, str]] = field(default_factory=list)  # (line number, problem); first 100
     rejections: list[dict] | None = None  # API list imports: every refused key as {"index", "problem"}
+    batch_id: int | None = None  # the import's report (ImportProblem rows, inventory.selectors.import_report)
 
     def as_dict(self) -> dict:
         body = {"imported": self.imported, "duplicates": self.duplicates, "rejected": self.rejected}
@@ -91,28 +92,87 @@ def _insert_chunk(rows, batch_id, product_id, now, status: str = SecretStatus.AV
 
 # A batch quarantined (or voided) while its file is still being imported: the rest of its keys join the others.
 _STATUS_IN = {QuarantineState.QUARANTINED: SecretStatus.FROZEN, QuarantineState.VOIDED: SecretStatus.VOIDED}
+_LOOKUP_SLICE = 500  # fingerprints per query when a chunk had duplicates (well under any database's bind limit)
+
+
+def _duplicate_lines(rows: list[tuple], numbers: list[int], batch_id: int) -> list[tuple[int, str]]:
+    """Which of a chunk's rows the insert skipped, as (line, problem): only asked when some were skipped.
+
+    A stored row is this chunk's own when its ciphertext is the one we just wrote (encryption is
+    randomized, so two writes of one key never share a ciphertext); any other row with the fingerprint
+    was there before: from earlier in this import (the batch's own) or from any other import.
+    """
+    fingerprints = list({fingerprint for _, fingerprint in rows})
+    stored = {}
+    for start in range(0, len(fingerprints), _LOOKUP_SLICE):
+        found = CardSecret.objects.filter(fingerprint__in=fingerprints[start:start + _LOOKUP_SLICE])
+        for fingerprint, ciphertext, owner in found.values_list("fingerprint", "ciphertext", "batch_id"):
+            stored[fingerprint] = (bytes(ciphertext), owner)
+    problems = []
+    for (ciphertext, fingerprint), number in zip(rows, numbers, strict=True):
+        kept, owner = stored.get(fingerprint, (None, None))
+        if kept == bytes(ciphertext):
+            continue  # this line is the stocked one
+        ours = owner == batch_id  # the stocked one came from earlier in this same import
+        problems.append((number, LineProblem.DUPLICATE_IN_IMPORT if ours else LineProblem.ALREADY_ON_PLATFORM))
+    return problems
+
+
+class _ProblemRuns:
+    """Writes a chunk's problem lines as runs of consecutive lines with one reason, continuing the last
+    run of the previous chunk when it goes on (a re-imported file is one row, however long)."""
+
+    def __init__(self, batch_id: int):
+        self.batch_id = batch_id
+        self.last: ImportProblem | None = None
+
+    def write(self, problems: list[tuple[int, str]]) -> None:
+        if not problems:
+            return
+        problems.sort()
+        runs: list[ImportProblem] = []
+        last, extended = self.last, False
+        for number, problem in problems:
+            current = runs[-1] if runs else last
+            if current is not None and current.problem == problem and current.last_line + 1 == number:
+                current.last_line = number
+                extended = extended or current is last
+                continue
+            runs.append(ImportProblem(batch_id=self.batch_id, first_line=number, last_line=number, problem=problem))
+        if extended:
+            ImportProblem.objects.filter(id=last.id).update(last_line=last.last_line)
+        if runs:
+            ImportProblem.objects.bulk_create(runs)
+            self.last = runs[-1]
+            if self.last.pk is None:  # a backend that does not return ids from a bulk insert
+                self.last = ImportProblem.objects.filter(batch_id=self.batch_id).order_by("-first_line").first()
 
 
 def import_lines(
     *,
     batch: ImportBatch,
-    lines: Iterable[str],
+    lines: Iterable[str | None],
     progress: Callable[[int], None] | None = None,
     chunk_size: int = CHUNK,
 ) -> ImportResult:
-    """Import keys line by line into `batch`. Empty or malformed lines are counted as rejected.
+    """Import keys line by line into `batch`. Empty or malformed lines are counted as rejected, and so is
+    None (an API list item that is not text). Every line not stocked is reported by number (ImportProblem).
 
     Lines the batch already counted (`batch.processed`) are skipped: a re-run resumes, never re-imports.
     """
     skip = batch.processed
-    result = ImportResult(imported=batch.imported, duplicates=batch.duplicates, rejected=batch.rejected)
+    result = ImportResult(imported=batch.imported, duplicates=batch.duplicates, rejected=batch.rejected,
+                          batch_id=batch.id)
     keyring = crypto.keyring()
     fingerprint_of = crypto.fingerprinter()
     rows: list[tuple] = []
+    numbers: list[int] = []  # the line number of each row
+    rejected: list[tuple[int, str]] = []  # this chunk's malformed lines
+    runs = _ProblemRuns(batch.id)
     pending_lines = 0
 
     def flush():
-        nonlocal rows, pending_lines
+        nonlocal rows, numbers, rejected, pending_lines
         now = clock.now()
         with transaction.atomic():
             where, state = (ImportBatch.objects.select_for_update().filter(id=batch.id)
@@ -123,6 +183,9 @@ def import_lines(
             inserted = _insert_chunk(rows, batch.id, batch.product_id, now, status) if rows else 0
             result.imported += inserted
             result.duplicates += len(rows) - inserted
+            # The report commits with the chunk: a resumed run neither loses nor repeats a line of it.
+            duplicates = _duplicate_lines(rows, numbers, batch.id) if inserted < len(rows) else []
+            runs.write(rejected + duplicates)
             ImportBatch.objects.filter(id=batch.id).update(
                 processed=batch.processed + pending_lines,
                 imported=result.imported,
@@ -132,21 +195,26 @@ def import_lines(
             batch.processed += pending_lines
         if progress:
             progress(pending_lines)
-        rows = []
+        rows, numbers, rejected = [], [], []
         pending_lines = 0
 
     for number, line in enumerate(lines, start=1):
         if number <= skip:
             continue  # committed by an earlier run of this import
         pending_lines += 1
-        key = normalize_key(line)
-        problem = _problem(key)
+        if line is None:  # an API list item that is not text
+            key, problem = "", LineProblem.NOT_A_STRING
+        else:
+            key = normalize_key(line)
+            problem = _problem(key)
         if problem:
             result.rejected += 1
+            rejected.append((number, problem))
             if len(result.rejected_lines) < 100:
                 result.rejected_lines.append((number, problem))
         else:
             rows.append((keyring.encrypt(key), fingerprint_of(key)))
+            numbers.append(number)
         if pending_lines >= chunk_size:
             flush()
     if pending_lines or rows:

@@ -60,6 +60,41 @@ class ImportBatch(models.Model):
         ]
 
 
+class LineProblem(models.TextChoices):
+    """Why a line of an import was not stocked. Said per line number, never with the line's content."""
+
+    EMPTY = "empty", _("空行")
+    TOO_LONG = "too_long", _("过长（超过 512 个字符）")
+    CONTROL_CHARACTER = "control_character", _("含有不可见或控制字符")
+    NOT_A_STRING = "not_a_string", _("不是文本")
+    DUPLICATE_IN_IMPORT = "duplicate_in_import", _("与本次导入中前面的行重复")
+    ALREADY_ON_PLATFORM = "already_on_platform", _("平台上已有该卡密")
+
+
+class ImportProblem(models.Model):
+    """A run of consecutive lines of one import that were not stocked for the same reason.
+
+    Runs, not single lines: re-importing a million-line file by mistake is one row ("lines 1–1000000:
+    already on the platform"), not a million. Line numbers count from 1; for an API import, line n is
+    `keys[n-1]`. Written in the same transaction as the chunk and the batch's counters, so a resumed
+    import never reports a line twice. The line's content is never stored here, not even hashed.
+    """
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="problems")
+    first_line = models.PositiveIntegerField()
+    last_line = models.PositiveIntegerField()
+    problem = models.CharField(max_length=20, choices=LineProblem.choices)
+
+    class Meta:
+        indexes = [models.Index(fields=["batch", "first_line"], name="import_problem_line_idx")]
+        constraints = [models.CheckConstraint(condition=models.Q(last_line__gte=models.F("first_line")),
+                                              name="import_problem_run_ordered")]
+
+    @property
+    def lines(self) -> int:
+        return self.last_line - self.first_line + 1
+
+
 class CardSecret(models.Model):
     """A key or link in stock. The secret itself is only ever stored encrypted."""
 

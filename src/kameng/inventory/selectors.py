@@ -50,3 +50,39 @@ def batches_of_supplier(*, supplier, limit: int = 100):
     """A supplier's own batches, newest first, with what is on sale and what is held back."""
     qs = ImportBatch.objects.filter(product__supplier=supplier)
     return list(_with_counts(qs).order_by("-id")[:limit])
+
+
+# ---- the per-import report: which lines were not stocked, and why (never the lines themselves) ----
+
+REPORT_RUNS_SHOWN = 500  # runs a page or a JSON answer lists; the CSV has every line
+
+
+def batch_for_manager(*, actor, batch_id) -> ImportBatch:
+    """An import its product's supplier may read (an admin any); anyone else's is 404, like a missing one."""
+    from kameng.core.errors import Forbidden
+
+    role = getattr(actor, "role", None)
+    if role not in (Role.SUPPLIER, Role.ADMIN):
+        raise Forbidden("only suppliers and admins read imports", code="ROLE_FORBIDDEN")
+    qs = ImportBatch.objects.select_related("product")
+    if role == Role.SUPPLIER:
+        qs = qs.filter(product__supplier=actor)
+    batch = qs.filter(id=batch_id).first() if isinstance(batch_id, int) else None
+    if batch is None:
+        raise NotFound("no such import", code="IMPORT_NOT_FOUND")
+    return batch
+
+
+def report_runs(batch: ImportBatch, *, limit: int = REPORT_RUNS_SHOWN) -> tuple[list, int]:
+    """The first `limit` runs of problem lines, in line order, and how many runs there are in all."""
+    qs = batch.problems.order_by("first_line")
+    runs = list(qs[:limit])
+    return runs, (len(runs) if len(runs) < limit else qs.count())
+
+
+def report_lines(batch: ImportBatch):
+    """Every problem line as (line, problem), in line order, streamed: a report of a million lines is a
+    handful of rows read a thousand at a time, expanded here."""
+    for run in batch.problems.order_by("first_line").iterator(chunk_size=1000):
+        for line in range(run.first_line, run.last_line + 1):
+            yield line, run.problem

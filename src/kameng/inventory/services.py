@@ -59,21 +59,19 @@ def keys_import_list(*, actor: User, product_id: int, keys: list) -> ImportResul
             f"at most {settings.KAMENG_MAX_KEYS_PER_REQUEST} keys per request; use kameng import-keys for files",
             code="TOO_MANY_KEYS",
         )
-    good, rejections = [], []
+    rejections = []
     for position, key in enumerate(keys):
         problem = "not_a_string" if not isinstance(key, str) else key_problem(normalize_key(key))
         if problem:
             rejections.append({"index": position, "problem": problem})
-        else:
-            good.append(key)
     with transaction.atomic():
         batch = batch_start(actor=actor, product=product, source="api", total_lines=len(keys))
+        # Every item goes through as a line (line n is keys[n-1]), so the report numbers them all.
         # One chunk: inside this transaction PostgreSQL's staging table keeps its rows until commit.
-        result = import_lines(batch=batch, lines=good, chunk_size=max(len(good), 1))
-        result.rejected = len(rejections)
+        lines = [key if isinstance(key, str) else None for key in keys]
+        result = import_lines(batch=batch, lines=lines, chunk_size=len(lines))
         result.rejections = rejections
         batch_finish(batch=batch, result=result)
-        ImportBatch.objects.filter(id=batch.id).update(processed=len(keys))
     return result
 
 

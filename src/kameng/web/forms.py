@@ -8,7 +8,13 @@ from django.utils.translation import gettext_lazy as _
 
 from kameng.accounts.models import RefundDestination
 from kameng.catalog.models import ProductKind
-from kameng.catalog.policies import MAX_LATE_COMPENSATION_RATE, PRODUCT_DESCRIPTION_MAX
+from kameng.catalog.policies import (
+    MAX_DELIVERY_PROMISE_MINUTES,
+    MAX_LATE_COMPENSATION_RATE,
+    MAX_PERSONAL_FEE_RATE,
+    PRODUCT_DESCRIPTION_MAX,
+    WHOLE_NUMBER_BOUNDS,
+)
 from kameng.core.text import InvalidText, clean_text
 from kameng.orders.models import Channel
 from kameng.orders.phone_topup import carrier_label, check_number, product_carrier
@@ -90,44 +96,102 @@ class RechargeForm(forms.Form):
                                 choices=[(c, label) for c, label in Channel.choices if c in GATEWAY_CHANNELS])
 
 
+def _hint(low, high, step=None) -> dict:
+    """The browser's hint of a rule's bounds; the rule itself is checked by the service (catalog.policies)."""
+    attrs = {"min": low, "max": high}
+    if step:
+        attrs["step"] = step
+    return attrs
+
+
+_INT = WHOLE_NUMBER_BOUNDS
+
+
 class ProductForm(forms.Form):
+    """The shape of a product's terms. Every rule (price above 0 with two places, the refund rules' bounds)
+    is the service's: the same checks as the API and the admin, said at the field they concern."""
+
     name = TextField(label=_("商品名称"), max_length=200, one_line=True)
     kind = forms.ChoiceField(label=_("类型"), choices=ProductKind.choices)
     is_manual = forms.BooleanField(label=_("人工发货（不从库存自动发卡）"), required=False)
-    price = forms.DecimalField(label=_("售价（元）"), min_value=Decimal("0.01"), **MONEY)
-    face_value = forms.DecimalField(label=_("面值（元）"), min_value=Decimal("0"), initial=Decimal("0"), **MONEY)
-    delivery_promise_minutes = forms.IntegerField(label=_("承诺发货时间（分钟）"), min_value=0, max_value=10080, initial=5)
+    price = forms.DecimalField(label=_("售价（元）"), widget=forms.NumberInput(attrs={"min": "0.01", "step": "0.01"}))
+    face_value = forms.DecimalField(label=_("面值（元）"), initial=Decimal("0"),
+                                    widget=forms.NumberInput(attrs={"min": "0", "step": "0.01"}))
+    delivery_promise_minutes = forms.IntegerField(
+        label=_("承诺发货时间（分钟）"), initial=5,
+        widget=forms.NumberInput(attrs=_hint(0, MAX_DELIVERY_PROMISE_MINUTES)))
     description = TextField(label=_("商品描述"), required=False, max_length=PRODUCT_DESCRIPTION_MAX,
-                            widget=forms.Textarea(attrs={"rows": 3}))
-    refund_window_hours = forms.IntegerField(label=_("售后申请时限（小时）"), min_value=1, max_value=2160, initial=72)
-    personal_reason_fee_rate = forms.DecimalField(label=_("个人原因退款手续费率"), min_value=Decimal("0"),
-                                                  max_value=Decimal("0.10"), decimal_places=2, initial=Decimal("0.05"))
-    review_sla_workdays = forms.IntegerField(label=_("审核时限（工作日）"), min_value=1, max_value=15, initial=3)
-    appeal_window_days = forms.IntegerField(label=_("申诉时限（天）"), min_value=1, max_value=30, initial=7)
-    info_reply_hours = forms.IntegerField(label=_("补充材料答复时限（小时）"), min_value=1, max_value=168, initial=24)
-    supplier_reply_hours = forms.IntegerField(label=_("供货商答复售后时限（小时，逾期视为同意退款）"), min_value=1,
-                                              max_value=168, initial=24, required=False)
+                            widget=forms.Textarea(attrs={"rows": 3, "class": "user-text"}))
+    refund_window_hours = forms.IntegerField(label=_("售后申请时限（小时）"), initial=72,
+                                             widget=forms.NumberInput(attrs=_hint(*_INT["refund_window_hours"])))
+    personal_reason_fee_rate = forms.DecimalField(
+        label=_("个人原因退款手续费率"), initial=Decimal("0.05"),
+        help_text=_("如 0.05 即 5%，最高 0.10；只在买家因个人原因退款时收取"),
+        widget=forms.NumberInput(attrs=_hint("0", str(MAX_PERSONAL_FEE_RATE), "0.01")))
+    review_sla_workdays = forms.IntegerField(label=_("审核时限（工作日）"), initial=3,
+                                             widget=forms.NumberInput(attrs=_hint(*_INT["review_sla_workdays"])))
+    appeal_window_days = forms.IntegerField(label=_("申诉时限（天）"), initial=7,
+                                            widget=forms.NumberInput(attrs=_hint(*_INT["appeal_window_days"])))
+    info_reply_hours = forms.IntegerField(label=_("补充材料答复时限（小时）"), initial=24,
+                                          widget=forms.NumberInput(attrs=_hint(*_INT["info_reply_hours"])))
+    supplier_reply_hours = forms.IntegerField(
+        label=_("供货商答复售后时限（小时，逾期视为同意退款）"), initial=24, required=False,
+        widget=forms.NumberInput(attrs=_hint(*_INT["supplier_reply_hours"])))
     late_delivery_compensation_rate = forms.DecimalField(
-        label=_("迟发补偿比例"), min_value=Decimal("0"), max_value=MAX_LATE_COMPENSATION_RATE, decimal_places=2,
-        initial=Decimal("0.00"), required=False,
+        label=_("迟发补偿比例"), initial=Decimal("0.00"), required=False,
+        widget=forms.NumberInput(attrs=_hint("0", str(MAX_LATE_COMPENSATION_RATE), "0.01")),
         help_text=_("超过承诺发货时间才发货时，按商品价格的这一比例补偿到买家钱包，由您承担；0 为不补偿，最高 0.50"))
 
     POLICY_FIELDS = ("refund_window_hours", "personal_reason_fee_rate", "review_sla_workdays",
                      "appeal_window_days", "info_reply_hours", "supplier_reply_hours", "late_delivery_compensation_rate")
     RATE_FIELDS = ("personal_reason_fee_rate", "late_delivery_compensation_rate")
 
-    def service_kwargs(self) -> dict:
+    def refund_policy(self) -> dict:
         data = self.cleaned_data
-        policy = {name: data[name] for name in self.POLICY_FIELDS if data[name] is not None}
+        policy = {name: data[name] for name in self.POLICY_FIELDS if data.get(name) is not None}
         for name in self.RATE_FIELDS:  # the service takes rates as decimal strings, like the API
             if name in policy:
                 policy[name] = str(policy[name])
+        return policy
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
         return {
             "name": data["name"], "kind": data["kind"], "is_manual": data["is_manual"],
             "price": str(data["price"]), "face_value": str(data["face_value"]),
             "delivery_promise_minutes": data["delivery_promise_minutes"], "description": data["description"],
-            "refund_policy": policy,
+            "refund_policy": self.refund_policy(),
         }
+
+
+class ProductEditForm(ProductForm):
+    """A product's terms after creation: its kind and way of delivery stay (a different kind is a new product)."""
+
+    def __init__(self, *args, product=None, **kwargs):
+        if product is not None:  # shown when unbound; a bound form shows what was sent
+            kwargs.setdefault("initial", self.initial_for(product))
+        super().__init__(*args, **kwargs)
+        del self.fields["kind"]
+        del self.fields["is_manual"]
+
+    @classmethod
+    def initial_for(cls, product) -> dict:
+        from kameng.core.money import Money
+
+        initial = {"name": product.name, "description": product.description,
+                   "price": Money(product.price_fen).yuan, "face_value": Money(product.face_value_fen).yuan,
+                   "delivery_promise_minutes": product.delivery_promise_minutes}
+        policy = product.refund_policy if isinstance(product.refund_policy, dict) else {}
+        for name in cls.POLICY_FIELDS:
+            if name in policy:
+                initial[name] = policy[name]
+        return initial
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        return {"name": data["name"], "description": data["description"], "price": str(data["price"]),
+                "face_value": str(data["face_value"]), "delivery_promise_minutes": data["delivery_promise_minutes"],
+                "refund_policy": self.refund_policy()}
 
 
 class KeyFileForm(forms.Form):

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from kameng.catalog.selectors import product_for_manager
 from kameng.catalog.services import product_create
 from kameng.core.errors import DomainError
-from kameng.inventory.selectors import batches_of_supplier
+from kameng.inventory.selectors import batches_of_supplier, report_runs
 from kameng.orders.fulfilment import manual_deliver
 from kameng.orders.selectors import orders_awaiting_manual_delivery
 
@@ -17,6 +17,7 @@ from ..access import supplier_required
 from ..errors import error_text, not_found_as_404
 from ..forms import KeyFileForm, ManualDeliveryForm, ProductForm
 from ..imports import import_start
+from ..product_errors import add_domain_error
 from ..reads import batch_for_supplier, products_of_supplier
 
 
@@ -35,7 +36,7 @@ def product_new(request):
             try:
                 product = product_create(actor=request.user, **form.service_kwargs())
             except DomainError as exc:
-                form.add_error(None, error_text(exc))
+                add_domain_error(form, exc)
                 status = exc.status
             else:
                 messages.success(request, gettext("商品已创建：%(name)s") % {"name": product.name})
@@ -79,7 +80,11 @@ def _batch(request, batch_id: int):
 
 @supplier_required
 def import_progress(request, batch_id: int):
-    return render(request, "web/supplier/import_progress.html", {"batch": _batch(request, batch_id)})
+    """The import's progress and, once it has lines to report, which were not stocked and why."""
+    batch = _batch(request, batch_id)
+    runs, total = report_runs(batch)
+    return render(request, "web/supplier/import_progress.html",
+                  {"batch": batch, "runs": runs, "run_total": total, "runs_shown": len(runs)})
 
 
 @supplier_required

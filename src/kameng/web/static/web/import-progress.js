@@ -4,6 +4,7 @@
   var root = document.getElementById("import");
   if (!root) return;
   var url = root.getAttribute("data-status-url");
+  var started = root.getAttribute("data-status");
   function set(id, value) {
     var el = document.getElementById(id);
     if (el) el.textContent = value;
@@ -30,6 +31,8 @@
       .then(function (data) {
         show(data);
         if (data.status === "running") setTimeout(poll, 700);
+        // Finished while watched: load the page again, which now lists the lines that were not imported.
+        else if (started === "running") window.location.reload();
       })
       .catch(function () { setTimeout(poll, 3000); });
   }
