@@ -40,6 +40,7 @@ def _sandbox(settings):
     settings.KAMENG_SANDBOX = True
     settings.KAMENG_STRICT_LOCK_ORDER = True  # a lock taken out of the one order fails the test (kameng.core.locks)
     settings.KAMENG_RECONCILE_DAILY = False  # the daily statement job runs only in its own tests
+    settings.KAMENG_PDF_FONT_CACHE = False  # no background font build per session; tests/aftersales/test_pdf_font.py
     # Password hashing is deliberately slow; the tests log in hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

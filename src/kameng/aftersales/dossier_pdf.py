@@ -8,13 +8,12 @@ evidence with thumbnails, and how to verify the signature.
 fpdf2 (maintained, pure Python) writes it with Debian's Noto Sans CJK SC embedded and subset to the
 characters used, so the file stays small and prints the same everywhere. `./dev` installs fonts-noto-cjk;
 `KAMENG_PDF_FONT` may point at another CJK font (a .ttf/.otf, or a .ttc with `KAMENG_PDF_FONT_INDEX`).
+The font is embedded from a cut-down copy kept in the data directory (aftersales/pdf_font.py), which is
+what makes a summary cheap.
 """
 
 import io
-import os
 import threading
-from functools import lru_cache
-from pathlib import Path
 
 from django.utils import translation
 from fpdf import FPDF
@@ -28,33 +27,10 @@ from kameng.inventory.models import RevealRecord
 
 from .evidence import evidence_thumbnail
 from .models import Reason, RefundStatus, RejectReason
+from .pdf_font import cjk_font, font_for_summary
 
-FONT_CANDIDATES = (
-    # (path, index in a collection): Simplified Chinese faces first.
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
-)
 FONT = "cjk"
 THUMB_MM = 28
-
-
-class FontMissing(DomainError):
-    status = 503
-    code = "PDF_FONT_MISSING"
-
-
-@lru_cache(maxsize=1)
-def cjk_font() -> tuple[str, int]:
-    """The Chinese font to embed: KAMENG_PDF_FONT, else the first installed candidate."""
-    configured = os.environ.get("KAMENG_PDF_FONT")
-    if configured:
-        return configured, int(os.environ.get("KAMENG_PDF_FONT_INDEX", "0"))
-    for path, index in FONT_CANDIDATES:
-        if Path(path).is_file():
-            return path, index
-    raise FontMissing("no Chinese font is installed for the dossier's PDF (apt-get install fonts-noto-cjk)")
 
 
 EVENT_LABELS = {
@@ -65,6 +41,7 @@ EVENT_LABELS = {
     "put_to_supplier": "转交供货商答复", "supplier_accepted": "供货商同意退款", "supplier_contested": "供货商提出异议",
     "supplier_silent": "供货商逾期未答复，视为同意", "escalated": "超过审核期限，已升级高级审核员",
     "auto_approved": "超过审核期限，平台自动同意",
+    "evidence_reminded": "已提醒买家补充证据", "evidence_overdue": "补证期限已过，买家未提供证据",
 }
 ROLE_LABELS = {"buyer": "买家", "reviewer": "审核员", "senior_reviewer": "高级审核员", "admin": "管理员",
                "supplier": "供货商", "system": "系统", "finance": "财务"}
@@ -99,11 +76,16 @@ def _policy_lines(policy: dict) -> list[str]:
 
 
 class _Summary(FPDF):
-    def __init__(self, refund_no: str):
+    def __init__(self, refund_no: str, font: tuple[str, int], *, cut_down: bool = False):
         super().__init__(format="A4")
         self.refund_no = refund_no
-        path, index = cjk_font()
+        path, index = font
         self.add_font(FONT, "", path, collection_font_number=index)
+        if cut_down:
+            # Saving the embedded subset would otherwise recompute the font's bounding boxes by running every
+            # glyph's outline (a third of the summary's time). The cut-down copy's boxes were computed when it
+            # was made and bound every glyph in it, so they stay true for any subset of it.
+            self.fonts[FONT].ttfont.recalcBBoxes = False
         self.set_auto_page_break(auto=True, margin=15)
         self.set_margins(15, 15, 15)
         self.set_title(f"退款证据包摘要 {refund_no}")
@@ -137,21 +119,33 @@ class _Summary(FPDF):
         self.multi_cell(0, 5.5, value or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-# Embedding a subset of a 20 MB CJK collection costs a few seconds and ~150 MB while it runs: one summary
-# at a time per process keeps a burst of dossier downloads from multiplying that.
+# A summary still costs tens of MB while it is built (and seconds from the full face, before the cut-down
+# copy is ready): one at a time per process keeps a burst of dossier downloads from multiplying that.
 _ONE_AT_A_TIME = threading.Semaphore(1)
 
 
 def summary_pdf(*, refund, evidence: list, generated_at=None) -> bytes:
     """The printable summary of `refund` (its evidence rows as the dossier packs them), as PDF bytes."""
+    generated_at = generated_at or clock.now()
     with _ONE_AT_A_TIME, translation.override("zh-hans"):
-        return _build(refund, evidence, generated_at or clock.now())
+        path, index, working_set = font_for_summary()
+        pdf = _build(refund, evidence, generated_at, (path, index), cut_down=working_set)
+        if working_set and _missing_glyphs(pdf):
+            # A character outside the cut-down font (a rare name, say): the full face has it. Never drop text.
+            pdf = _build(refund, evidence, generated_at, cjk_font())
+        out = io.BytesIO()
+        pdf.output(out)
+        return out.getvalue()
 
 
-def _build(refund, evidence, generated_at) -> bytes:
+def _missing_glyphs(pdf: FPDF) -> bool:
+    return any(getattr(font, "missing_glyphs", None) for font in pdf.fonts.values())
+
+
+def _build(refund, evidence, generated_at, font: tuple[str, int], *, cut_down: bool = False) -> "_Summary":
     order = refund.order
     snapshot = order.snapshot or {}
-    pdf = _Summary(refund.refund_no)
+    pdf = _Summary(refund.refund_no, font, cut_down=cut_down)
     pdf.add_page()
     pdf.set_font(FONT, size=18)
     pdf.cell(0, 10, "退款证据包摘要", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -234,9 +228,7 @@ def _build(refund, evidence, generated_at) -> bytes:
         " SHA-256 与平台保存副本的 SHA-256；包内的是保存的副本。",
     ):
         pdf.line(text, size=9)
-    out = io.BytesIO()
-    pdf.output(out)
-    return out.getvalue()
+    return pdf
 
 
 def _evidence_row(pdf: _Summary, item) -> None:
