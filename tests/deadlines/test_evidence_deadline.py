@@ -61,6 +61,10 @@ def test_the_buyer_is_reminded_once_then_the_case_is_marked_for_the_reviewer(bou
     client.force_login(buyer)
     page = client.get(f"/refunds/{refund['id']}/").content.decode()
     assert "未补充证据" in page and "补证期限已过，买家未提供证据" in page and beijing(due) in page
+    client.cookies["django_language"] = "en"
+    english = client.get(f"/refunds/{refund['id']}/").content.decode()
+    assert "No evidence supplied" in english and "The evidence deadline" in english and beijing(due) in english
+    assert "补证" not in english
 
 
 def test_the_reviewer_sees_the_mark_and_its_label_in_english(bought, reviewer, advance, client):
