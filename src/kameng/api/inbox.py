@@ -35,7 +35,7 @@ def _message_out(message, language: str) -> dict:
             "created_at": iso_beijing(message.created_at), "read_at": iso_beijing(message.read_at)}
 
 
-@api.get("/inbox", tags=["inbox"], response=answers({200: InboxOut}))
+@api.get("/inbox", tags=["inbox"], response=answers({200: InboxOut}, 422))
 def inbox(request, unread: bool = False):
     """The newest 100 messages (only unread ones with `?unread=true`), in the user's language."""
     user = request.auth
@@ -46,7 +46,7 @@ def inbox(request, unread: bool = False):
 
 
 @api.post("/inbox/{message_id}/read", tags=["inbox"], response=answers({200: MessageOut}, 404))
-def inbox_read(request, message_id: int):
-    """Mark one of the user's own messages read (the first reading time is kept); another's is 404."""
+def inbox_read(request, message_id: str):
+    """Mark one of the user's own messages read (the first reading time is kept); another's, or no number, 404."""
     message = inbox_mark_read(request.auth, message_id)
     return _message_out(message, language_of(request.auth))
