@@ -96,3 +96,30 @@ def test_an_unknown_code_or_damaged_parameters_fall_back_instead_of_failing():
     assert render("no.such.message", {}, "en") is None
     assert render("refund.received", {"refund_no": "R1", "status": "submitted", "review_due": "yesterday"},
                   "en") is None
+
+
+def test_no_caller_writes_a_notice_as_finished_text():
+    """notify(title=…, body=…) still works for old callers, but such a notice can only ever be Chinese:
+    every call in the code names a catalogue code instead (and every code it names exists)."""
+    import ast
+    from pathlib import Path
+
+    import kameng
+
+    root = Path(kameng.__file__).parent
+    found, unknown = [], []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            keywords = {k.arg: k.value for k in node.keywords}
+            if name == "notify" and ("title" in keywords or "body" in keywords):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+            codes = [keywords.get("code")] if name == "notify" else node.args[1:3] if name in (
+                "tell_buyer", "tell_staff") else []
+            for code in codes:
+                if isinstance(code, ast.Constant) and isinstance(code.value, str) and "." in code.value \
+                        and code.value not in MESSAGES:
+                    unknown.append(f"{path.relative_to(root)}:{node.lineno} {code.value}")
+    assert not found and not unknown, (found, unknown)
