@@ -98,8 +98,9 @@ MESSAGES: dict[str, Text] = {
     "refund.auto_approved_wallet": _refund(
         _("审核期限已过，平台已自动同意您的退款，%(amount)s 已退回您的钱包余额，即时到账。"), amount="money"),
     "refund.auto_approved_original": _refund(
-        _("审核期限已过，平台已自动同意您的退款 %(amount)s，预计 %(arrival)s 前原路退回%(channel)s；"
-          "逾期未到账时：%(external_routes)s"), amount="money", arrival="date", channel="label:channel"),
+        _("审核期限已过，平台已自动同意您的退款 %(amount)s，预计 %(arrival)s 前原路退回%(channel)s。"
+          "如逾期仍未到账，可通过支付宝或微信支付的“交易投诉”入口投诉，或拨打 12315 / 登录全国12315平台投诉，"
+          "并附上退款详情页的证据包。"), amount="money", arrival="date", channel="label:channel"),
     "evidence.reminder": Text(
         _("请补充证据（%(refund_no)s）"),
         _("提醒：您的退款申请需要证据，请在 %(evidence_due)s 前（约 %(hours)s 小时内）在退款详情页上传截图、录屏或聊天记录。"
