@@ -2,6 +2,7 @@
 confirmation page (the consequences, a real submit button, a way back), nothing changes until the person
 confirms there, and the page fits the screen."""
 
+import os
 import shutil
 
 import pytest
@@ -33,6 +34,10 @@ def _order(buyer, make_product, fund_wallet, reveal):
 
 def _asked(page, question):
     """On the server's confirmation page: the consequence stated, nothing done yet, the page fits."""
+    if os.environ.get("KAMENG_SCREENSHOT_DIR"):  # for a human to look at, when asked
+        width = page.viewport_size["width"]
+        name = f"confirm-{width}-{page.url.rstrip('/').rsplit('/', 1)[-1]}.png"
+        page.screenshot(path=os.path.join(os.environ["KAMENG_SCREENSHOT_DIR"], name), full_page=True)
     expect(page.locator("#confirm-step")).to_be_visible()
     expect(page.locator("#confirm-question")).to_contain_text(question)
     expect(page.locator("#confirm-submit")).to_be_visible()
