@@ -129,6 +129,19 @@ def test_appeal_goes_to_a_different_senior_reviewer_and_is_final(bought, api_as,
     assert api.post(f"/refunds/{refund['id']}/appeal", {"description": "再次申诉，请重新审核这个问题的证据。"}).status_code == 409
 
 
+def test_no_appeal_for_an_item_refunded_another_way_since(bought, api_as, reviewer):
+    api, order = bought(reveal=True)
+    rejected = ask(api, order, "invalid_key").json()
+    api_as(reviewer).post(f"/staff/refunds/{rejected['id']}/reject", {"reason_code": "insufficient_evidence", "note": "无截图"})
+    later = ask(api, order, "not_as_described", description="商品页写的是王者荣耀点券，收到的卡密是和平精英的兑换码。").json()
+    assert api_as(reviewer).post(f"/staff/refunds/{later['id']}/approve", {"note": "核实"}).json()["status"] in (
+        "approved", "refunded")
+    appeal = api.post(f"/refunds/{rejected['id']}/appeal", {"description": "补充了兑换页面录屏，显示卡密不存在，请复核。"})
+    assert appeal.status_code == 409 and appeal.json()["error"]["code"] == "ITEM_ALREADY_REFUNDED"
+    assert Refund.objects.get(id=rejected["id"]).status == "rejected"
+    assert api.get(f"/orders/{order['order_no']}").json()["items"][0]["status"] == "refunded"
+
+
 def test_no_appeal_after_the_window(bought, api_as, reviewer, advance):
     api, order = bought(reveal=True)
     refund = ask(api, order, "invalid_key").json()

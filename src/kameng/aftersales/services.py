@@ -19,6 +19,7 @@ from kameng.core.workdays import add_workdays
 from kameng.orders.compensation import compensation_paid_for
 from kameng.orders.fulfilment import topup_cancel_queued
 from kameng.orders.locking import lock_items, lock_order
+from kameng.orders.models import ItemStatus
 from kameng.orders.selectors import order_for_buyer
 
 from . import figure_facts, policies
@@ -296,6 +297,10 @@ def refund_urge(*, user, refund_id) -> Refund:
     return refund
 
 
+# The items an appeal can take back into review: not refunded or voided since the rejection.
+APPEALABLE_ITEM_STATUSES = (ItemStatus.PENDING, ItemStatus.DELIVERED)
+
+
 def refund_appeal(*, user, refund_id, description: str) -> Refund:
     description = _check_description(description)
     refund = refund_for_buyer(user=user, refund_id=refund_id)
@@ -308,6 +313,11 @@ def refund_appeal(*, user, refund_id, description: str) -> Refund:
         items = list(refund.items.select_related("order_item"))
         if RefundItem.objects.filter(order_item__in=[i.order_item for i in items], active=True).exists():
             raise Conflict("an item is in another open request", code="REFUND_ALREADY_OPEN")
+        held = lock_items(row.order_item_id for row in items)
+        if any(item.status not in APPEALABLE_ITEM_STATUSES for item in held):
+            # Money came back another way since the rejection (a later request, a platform refund, a
+            # cancellation): there is nothing left to appeal for, and nothing changes.
+            raise Conflict("an item of this request was refunded since", code="ITEM_ALREADY_REFUNDED")
         now = clock.now()
         refund.appeal()
         refund.appeal_description = description
@@ -317,7 +327,7 @@ def refund_appeal(*, user, refund_id, description: str) -> Refund:
         refund.escalated = False  # a new review round: its own deadline, its own escalation
         refund.save()
         RefundItem.objects.filter(id__in=[i.id for i in items]).update(active=True)
-        for item in lock_items(row.order_item_id for row in items):
+        for item in held:
             item.hold_for_refund()
             item.save()
         refund_event(refund=refund, event="appealed", actor=actor_label(user), note=description)

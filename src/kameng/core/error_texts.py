@@ -97,6 +97,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "PRODUCT_DESCRIPTION_TOO_LONG": ("商品描述最多 5000 字。", "A product description is at most 5000 characters."),
     "PRODUCT_NOT_FOUND": ("商品不存在。", "No such product."),
     "PRODUCT_NOT_STOCKED": ("只有卡密和兑换链接类（非人工发货）商品可以导入库存。", "Only card and link products sold from stock take keys."),
+    "ITEM_ALREADY_REFUNDED": ("该申请的商品此后已通过其他途径退款，无需再申诉，本次未做任何更改。",
+                              "An item of this request was refunded another way since; nothing to appeal, nothing changed."),
     "REFUND_ALREADY_OPEN": ("所选商品已有处理中的退款申请。", "An item is already in an open refund request."),
     "REFUND_CLOSED": ("该退款申请已结束，不能再留言或补充证据。", "This refund is closed: no more messages or evidence."),
     "REFUND_EXCEEDS_PAID": ("退款金额不能超过实付金额。", "This would refund more than was paid."),
