@@ -67,8 +67,8 @@ def with_checkout(request, status: int, response: dict, *, payment_key: str = "p
     from .base import client_ip
 
     block = response.get(payment_key) if payment_key else response
-    if status != 201 or not isinstance(block, dict) or not block.get("payment_no"):
-        return response
+    if status != 201 or not isinstance(block, dict) or not block.get("payment_no") or block.get("channel") == "wallet":
+        return response  # a wallet payment has no checkout: no query to find that out
     payment = Payment.objects.select_related("order").filter(payment_no=block["payment_no"]).first()
     if payment is None or payment.channel == "wallet":
         return response

@@ -98,23 +98,57 @@ def keys_import_stream(
     return batch, result
 
 
-def secrets_reserve(*, product: Product, order, quantity: int) -> list[int]:
-    """Hold `quantity` available keys for an unpaid order; [] when stock is short.
+def _take(*, product_id: int, quantity: int, status: str, order_id: int | None) -> list[int]:
+    """Move up to `quantity` available keys of a product to `status` in ONE statement; their ids.
 
-    PostgreSQL: SKIP LOCKED lets racing buyers take different keys instead of queueing on the same
-    ones. SQLite: the immediate transaction already serializes writers.
+    An UPDATE of the rows a sub-select picks, RETURNING what it changed: one round trip where a
+    SELECT … FOR UPDATE and an UPDATE took two. PostgreSQL: SKIP LOCKED lets racing buyers take
+    different keys instead of queueing on the same ones. The pick is a MATERIALIZED CTE on purpose:
+    as a plain `id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` the planner may run the sub-select
+    more than once, each run skipping the rows the last one locked — and update more than n rows.
+    SQLite (3.35+ for RETURNING and MATERIALIZED): the immediate transaction already serializes
+    writers. The database, not this code, keeps a key from being issued twice (`key_issued_once`).
     """
-    qs = CardSecret.objects.filter(product=product, status=SecretStatus.AVAILABLE).order_by("id")
-    if connection.features.has_select_for_update_skip_locked:
-        qs = qs.select_for_update(skip_locked=True)
-    ids = list(qs.values_list("id", flat=True)[:quantity])
-    if len(ids) < quantity:
-        return []
-    updated = CardSecret.objects.filter(id__in=ids, status=SecretStatus.AVAILABLE).update(
-        status=SecretStatus.RESERVED, reserved_order=order
+    table = connection.ops.quote_name(CardSecret._meta.db_table)
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    sql = (
+        f"WITH picked AS MATERIALIZED (SELECT id FROM {table} WHERE product_id = %s AND status = %s "
+        f"ORDER BY id LIMIT %s{skip_locked}) "
+        f"UPDATE {table} SET status = %s, reserved_order_id = %s "
+        f"WHERE id IN (SELECT id FROM picked) RETURNING id"
     )
-    if updated != quantity:  # cannot happen under the row locks; refuse rather than oversell
-        raise Conflict("stock changed while reserving; try again", code="STOCK_CONTENTION")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [product_id, SecretStatus.AVAILABLE.value, quantity, status, order_id])
+        ids = sorted(row[0] for row in cursor.fetchall())
+    if len(ids) > quantity:  # cannot happen with the CTE; refuse (the transaction rolls back) rather than oversell
+        raise Conflict("stock changed while taking keys; try again", code="STOCK_CONTENTION")
+    return ids
+
+
+def _give_back(ids: list[int], *, status: str = SecretStatus.AVAILABLE, order=None) -> None:
+    """Undo a take (a short one, or keys beyond what the items need): the same rows, as they were."""
+    if ids:
+        CardSecret.objects.filter(id__in=ids).update(status=status, reserved_order=order)
+
+
+def secrets_reserve(*, product: Product, order, quantity: int) -> list[int]:
+    """Hold `quantity` available keys for an unpaid order; [] (holding none) when stock is short."""
+    ids = _take(product_id=product.id, quantity=quantity, status=SecretStatus.RESERVED, order_id=order.id)
+    if len(ids) < quantity:
+        _give_back(ids)
+        return []
+    return ids
+
+
+def secrets_take(*, product: Product, quantity: int) -> list[int]:
+    """Take `quantity` available keys straight to issued (a purchase paid in the same transaction).
+
+    [] when stock is short, taking none. The caller records a KeyIssue for each id in this transaction.
+    """
+    ids = _take(product_id=product.id, quantity=quantity, status=SecretStatus.ISSUED, order_id=None)
+    if len(ids) < quantity:
+        _give_back(ids)
+        return []
     return ids
 
 
@@ -125,33 +159,44 @@ def secrets_release(*, order) -> int:
     )
 
 
+def _issue_held(order) -> list[int]:
+    """The keys the order holds, issued, in one statement (UPDATE … RETURNING); their ids."""
+    table = connection.ops.quote_name(CardSecret._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, reserved_order_id = NULL "
+            f"WHERE reserved_order_id = %s AND status = %s RETURNING id",
+            [SecretStatus.ISSUED.value, order.id, SecretStatus.RESERVED.value],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
 def secrets_issue(*, order, items) -> bool:
     """Issue one key to each item, inside the payment's transaction.
 
     Uses the keys the order holds; if the hold lapsed (a late payment), takes fresh ones.
-    Returns False, issuing nothing, when stock cannot cover every item.
+    Returns False, issuing nothing (the held keys stay held), when stock cannot cover every item.
     """
-    held = list(
-        CardSecret.objects.select_for_update()
-        .filter(reserved_order=order, status=SecretStatus.RESERVED)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+    held = _issue_held(order)
     missing = len(items) - len(held)
     if missing > 0:
-        fresh = secrets_reserve(product=order.product, order=order, quantity=missing)
+        fresh = secrets_take(product=order.product, quantity=missing)
         if not fresh:
+            _give_back(held, status=SecretStatus.RESERVED, order=order)
             return False
         held += fresh
-    now = clock.now()
     chosen = held[: len(items)]
-    KeyIssue.objects.bulk_create(
-        [KeyIssue(secret_id=secret_id, order_item=item, issued_at=now) for secret_id, item in zip(chosen, items, strict=True)]
-    )
-    CardSecret.objects.filter(id__in=chosen).update(status=SecretStatus.ISSUED, reserved_order=None)
-    if len(held) > len(chosen):
-        CardSecret.objects.filter(id__in=held[len(chosen) :]).update(status=SecretStatus.AVAILABLE, reserved_order=None)
+    _give_back(held[len(items):])  # held beyond what the items need: back on sale
+    keys_issue_record(ids=chosen, items=items)
     return True
+
+
+def keys_issue_record(*, ids: list[int], items) -> None:
+    """The KeyIssue rows for keys just issued, one statement for all of them."""
+    now = clock.now()
+    KeyIssue.objects.bulk_create(
+        [KeyIssue(secret_id=secret_id, order_item=item, issued_at=now) for secret_id, item in zip(ids, items, strict=True)]
+    )
 
 
 def secret_issue_manual(*, product: Product, item, secret_text: str) -> CardSecret:

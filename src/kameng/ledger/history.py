@@ -24,6 +24,7 @@ MAX_PAGE = 200
 _LABELS = {
     ("payment_captured", "in"): _("充值"),
     ("payment_captured", "out"): _("购买商品"),
+    ("order_settled", "out"): _("购买商品"),  # a wallet purchase delivered at once: one journal, no escrow
     ("refund", "in"): _("退款到余额"),
     ("promotion", "in"): _("平台赠送"),
     ("compensation", "in"): _("延迟发货补偿"),

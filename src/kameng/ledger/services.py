@@ -117,8 +117,13 @@ class Line:
     fen: int  # + debit, - credit
 
 
-def journal_post(*, reference: str, kind: str, lines: list[Line], order=None, payment=None, memo: str = "") -> Journal:
-    """Post a balanced journal once. A second post with the same reference is refused by the database."""
+def journal_post(*, reference: str, kind: str, lines: list[Line], order=None, payment=None, memo: str = "",
+                 running_moved: frozenset[str] = frozenset()) -> Journal:
+    """Post a balanced journal once. A second post with the same reference is refused by the database.
+
+    `running_moved`: wallets whose running balance the caller already moved by exactly their line in
+    this transaction (`wallet_spend`, which checks and moves it in one statement).
+    """
     lines = [line for line in lines if line.fen != 0]
     if sum(line.fen for line in lines) != 0:
         raise ValueError(f"unbalanced journal {reference}: {lines}")
@@ -131,7 +136,7 @@ def journal_post(*, reference: str, kind: str, lines: list[Line], order=None, pa
             [Posting(journal=journal, account_id=ids[line.code], amount_fen=line.fen) for line in lines]
         )
         for line in lines:
-            if keeps_running_balance(line.code):
+            if keeps_running_balance(line.code) and line.code not in running_moved:
                 locks.update_locked(LedgerAccount.objects.filter(id=ids[line.code]),
                                     running_fen=F("running_fen") + line.fen)
     return journal
@@ -168,3 +173,21 @@ def wallet_debit_check(*, user_id: int, amount: Money) -> None:
     available = Money(-wallet_lock(user_id).running_fen)
     if available < amount:
         raise Conflict(f"wallet balance {available} is less than {amount}", code="INSUFFICIENT_BALANCE")
+
+
+def wallet_spend(*, user_id: int, amount: Money) -> str:
+    """Take `amount` out of a buyer's wallet in ONE statement: lock, check and move its running balance.
+
+    `UPDATE … SET running_fen = running_fen + amount WHERE running_fen + amount <= 0`: the row lock is
+    taken by the write itself, so no other spend can slip between the check and the debit. The caller
+    must post the matching wallet line in this transaction with `running_moved={code}` (the returned
+    code), or `kameng check-ledger` reports the drift. INSUFFICIENT_BALANCE changes nothing.
+    """
+    code = Accounts.wallet(user_id)
+    moved = locks.update_locked(LedgerAccount.objects.filter(code=code, running_fen__lte=-amount.fen),
+                                running_fen=F("running_fen") + amount.fen)
+    if moved != 1:
+        running = LedgerAccount.objects.filter(code=code).values_list("running_fen", flat=True).first()
+        available = Money(-(running or 0))
+        raise Conflict(f"wallet balance {available} is less than {amount}", code="INSUFFICIENT_BALANCE")
+    return code

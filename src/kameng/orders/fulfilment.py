@@ -20,7 +20,7 @@ from kameng.ledger.services import Accounts, Line, journal_post
 
 from .compensation import KIND as COMPENSATION_KIND
 from .compensation import late_delivery_compensate
-from .events import actor_label, order_event
+from .events import actor_label, order_event, order_events
 from .locking import lock_order
 from .models import ItemStatus, Order, OrderItem, OrderStatus, TopupDispatch, TopupStatus
 from .policies import commission_fen
@@ -29,54 +29,96 @@ logger = logging.getLogger(__name__)
 
 
 def order_paid(*, order: Order, payment, items: list | None = None) -> Order:
-    """The order's money arrived (the caller holds the order's row lock): deliver what can be."""
+    """The order's money arrived (the caller holds the order's row lock): deliver what can be.
+
+    Delivered from stock at once (the common case), the order row is written once (paid and delivered
+    together) and its events in one INSERT: round trips are what a purchase waits on.
+    """
     was_expired = order.status in (OrderStatus.EXPIRED, OrderStatus.CLOSED)
     order.mark_paid(at=payment.paid_at)
-    order.save(update_fields=["status", "paid_at"])
-    order_event(order=order, event="paid", actor=f"gateway:{payment.channel}", note=payment.payment_no)
+    events = [("paid", f"gateway:{payment.channel}", payment.payment_no)]
     if was_expired:
-        order_event(order=order, event="late_payment", note="paid after the order expired or was cancelled; delivery attempted")
+        events.append(("late_payment", "system", "paid after the order expired or was cancelled; delivery attempted"))
     product = order.product
-    if product.uses_stock:
-        _deliver_from_stock(order, items)
-    elif product.sent_to_source:  # a top-up, or card keys bought from the source now
-        TopupDispatch.objects.create(order=order, account=order.recharge_account, created_at=clock.now())
-        from .tasks import dispatch_topup
+    if product.uses_stock and _deliver_from_stock(order, items, events=events, order_fields=("status", "paid_at")):
+        return order  # saved, and its events written, with the delivery
+    order.save(update_fields=["status", "paid_at"])
+    if not product.uses_stock:
+        if product.sent_to_source:  # a top-up, or card keys bought from the source now
+            TopupDispatch.objects.create(order=order, account=order.recharge_account, created_at=clock.now())
+            from .tasks import dispatch_topup
 
-        dispatch_topup.enqueue(order.id)
-    else:
-        order_event(order=order, event="awaiting_manual_delivery")
+            dispatch_topup.enqueue(order.id)
+        else:
+            events.append(("awaiting_manual_delivery", "system", ""))
+    order_events(order=order, events=events)
     return order
 
 
-def _deliver_from_stock(order: Order, items: list | None = None) -> bool:
+def _deliver_from_stock(order: Order, items: list | None = None, *, events: list | None = None,
+                        order_fields=()) -> bool:
+    """Keys from stock for the order's pending items. Delivered: True, the order saved with `order_fields`
+    and `events` written. Out of stock: False, `delivery_failed` added to `events` for the caller to write."""
+    own_events = events is None
+    events = [] if own_events else events
     if items is None:
         items = list(order.items.filter(status=ItemStatus.PENDING).order_by("position"))
     if not inventory.secrets_issue(order=order, items=items):
-        order_event(order=order, event="delivery_failed", note="out of stock: paid, not delivered")
+        events.append(("delivery_failed", "system", "out of stock: paid, not delivered"))
+        if own_events:
+            order_events(order=order, events=events)
         from .tasks import refund_undelivered
 
         refund_undelivered.enqueue(order.id)  # off sale, no stock coming: refunded at once (after-sales decides)
         return False
-    deliver_items(order=order, items=items)
+    deliver_items(order=order, items=items, events=events, order_fields=order_fields)
     return True
 
 
-def deliver_items(*, order: Order, items) -> None:
+def deliver_items(*, order: Order, items, events: list | None = None, order_fields=()) -> None:
     """Mark items delivered; when the whole order is, settle it to the supplier and the platform.
 
     Items delivered after the order's promise earn the buyer its late-delivery compensation, here, once:
     every delivery path (stock, backorder, by hand, top-up or source result) comes through this function.
+    `events` (written here) and `order_fields` (saved here) are what the caller changed and left to write
+    with the delivery, so the order row and its history cost one statement each.
     """
     now = clock.now()
-    for item in items:
-        item.mark_delivered(at=now)
-        item.save(update_fields=["status", "delivered_at"])
-    _settle_delivered(order=order, items=items, now=now)
+    _items_delivered(items, now)
+    events = list(events or [])
+    fields = set(order_fields)
+    _settle_delivered(order=order, items=items, now=now, events=events, fields=fields)
+    if fields:
+        order.save(update_fields=sorted(fields))
+    if events:
+        order_events(order=order, events=events)
     late_delivery_compensate(order=order, items=items)
 
 
-def _settle_delivered(*, order: Order, items, now) -> None:
+def _items_delivered(items, now) -> None:
+    """Every item pending → delivered in one UPDATE; refused (rolled back) if any was not pending."""
+    for item in items:
+        item.mark_delivered(at=now)
+    changed = OrderItem.objects.filter(id__in=[item.id for item in items], status=ItemStatus.PENDING).update(
+        status=ItemStatus.DELIVERED, delivered_at=now)
+    if changed != len(items):  # what ConcurrentTransitionMixin would refuse item by item
+        raise Conflict("an item changed while it was being delivered; try again", code="CONCURRENT_CHANGE")
+    for item in items:
+        item._update_initial_state()  # saved: later saves check against the delivered state
+
+
+def settlement_lines(*, order: Order, settled_fen: int, source: str = Accounts.ESCROW) -> list[Line]:
+    """A delivered sale paid out of `source` (escrow; the buyer's wallet when paid and delivered at once):
+    to the supplier less the platform's commission."""
+    commission = commission_fen(settled_fen, Decimal(settings.KAMENG_COMMISSION_RATE))
+    return [
+        Line(source, settled_fen),
+        Line(Accounts.payable(order.product.supplier_id), -(settled_fen - commission)),
+        Line(Accounts.COMMISSION, -commission),
+    ]
+
+
+def _settle_delivered(*, order: Order, items, now, events: list, fields: set) -> None:
     # Given every item of the order, none can be left pending; otherwise ask the database.
     if len(items) < order.quantity and order.items.filter(status=ItemStatus.PENDING).exists():
         return
@@ -85,23 +127,14 @@ def _settle_delivered(*, order: Order, items, now) -> None:
         # status, and only what escrow still holds for it is settled — the refunds took their share out.
         settled_fen = max(0, _credited(order, Accounts.ESCROW))
         order.delivered_at = now
-        order.save(update_fields=["delivered_at"])
+        fields.add("delivered_at")
     else:
         settled_fen = order.amount_fen
         order.mark_delivered(at=now)
-        order.save(update_fields=["status", "delivered_at"])
-    order_event(order=order, event="delivered", note=f"{len(items)} item(s)")
-    commission = commission_fen(settled_fen, Decimal(settings.KAMENG_COMMISSION_RATE))
-    journal_post(
-        reference=f"settle:{order.order_no}",
-        kind="order_settled",
-        lines=[
-            Line(Accounts.ESCROW, settled_fen),
-            Line(Accounts.payable(order.product.supplier_id), -(settled_fen - commission)),
-            Line(Accounts.COMMISSION, -commission),
-        ],
-        order=order,
-    )
+        fields.update(("status", "delivered_at"))
+    events.append(("delivered", "system", f"{len(items)} item(s)"))
+    journal_post(reference=f"settle:{order.order_no}", kind="order_settled",
+                 lines=settlement_lines(order=order, settled_fen=settled_fen), order=order)
 
 
 def backorders_deliver(*, product_id: int) -> int:

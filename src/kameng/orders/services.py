@@ -50,6 +50,10 @@ def product_snapshot(product: Product) -> dict:
     }
 
 
+def created_note(now) -> str:
+    return f"terms accepted at {iso_beijing(now)}"
+
+
 def _validate(*, buyer: User, product_id, quantity, channel, recharge_account, accept_terms) -> Product:
     if not buyer.is_buyer:
         raise Forbidden("only buyers place orders", code="ROLE_FORBIDDEN")
@@ -108,6 +112,10 @@ def order_create(
     )
     now = clock.now()
     amount = Money(product.price_fen) * quantity
+    if channel == Channel.WALLET and product.uses_stock:
+        from .wallet_purchase import wallet_purchase
+
+        return wallet_purchase(buyer=buyer, product=product, quantity=quantity, amount=amount, now=now)
     with transaction.atomic():
         if channel == Channel.WALLET:
             wallet_debit_check(user_id=buyer.id, amount=amount)
@@ -132,7 +140,7 @@ def order_create(
         if product.uses_stock and not inventory.secrets_reserve(product=product, order=order, quantity=quantity):
             raise Conflict("not enough stock for this quantity", code="OUT_OF_STOCK")
         items = OrderItem.objects.bulk_create([OrderItem(order=order, position=i) for i in range(1, quantity + 1)])
-        order_event(order=order, event="created", actor=actor_label(buyer), note=f"terms accepted at {iso_beijing(now)}")
+        order_event(order=order, event="created", actor=actor_label(buyer), note=created_note(now))
         if channel == Channel.WALLET:
             payment = payments.wallet_payment_create(payer=buyer, amount=amount, order=order)
             payments.payment_capture(payment=payment, order=order, items=items)
