@@ -128,6 +128,17 @@ else:
     ]))
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("KAMENG_TEST_DB_NAME", "test_kameng")}
 
+# `shared`: a cache every process sees (Redis, `KAMENG_CACHE_URL=redis://127.0.0.1:6379/0`), used for
+# token → user on the hot path (kameng.accounts.token_cache). Without one it is a dummy cache and every
+# lookup asks the database: a per-process memory cache would miss another process's logout.
+_cache_url = os.environ.get("KAMENG_CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+               "KEY_PREFIX": os.environ.get("KAMENG_CACHE_PREFIX", "kameng")}
+    if _cache_url else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+}
+
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:products"
