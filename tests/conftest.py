@@ -27,11 +27,14 @@ def _fresh_account_cache():
     and a test's holiday entries (rolled back) must not stay in the calendar's memory."""
     from kameng.core.workdays import forget as forget_calendar
     from kameng.ledger.services import forget_cached_accounts
+    from kameng.orders.snapshots import forget_cached_snapshots
 
     forget_cached_accounts()
+    forget_cached_snapshots()
     forget_calendar()
     yield
     forget_cached_accounts()
+    forget_cached_snapshots()
     forget_calendar()
 
 

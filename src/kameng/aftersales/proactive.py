@@ -183,7 +183,7 @@ def refunds_proactive_due(*, limit: int = 200) -> int:
         Order.objects.filter(Exists(owed), status__in=WAITING, paid_at__isnull=False)
         .exclude(topup__status__in=TOPUP_UNDECIDED)
         .order_by("paid_at", "id")
-        .values_list("id", "paid_at", "snapshot__delivery_promise_minutes", "topup__status", "product_id")
+        .values_list("id", "paid_at", "snapshot_version__data__delivery_promise_minutes", "topup__status", "product_id")
     )
     rows = list(rows)
     products = Product.objects.in_bulk({row[4] for row in rows})

@@ -49,6 +49,7 @@ def payment_out(payment) -> dict:
 def order_out(order, *, payment=None) -> dict:
     items = getattr(order, "created_items", None) or sorted(order.items.all(), key=lambda item: item.position)
     payment = payment or getattr(order, "created_payment", None) or order.payments.order_by("-id").first()
+    snapshot = order.snapshot  # built once: each read of the property is a fresh copy
     body = {
         "order_no": order.order_no,
         "status": order.status,
@@ -66,18 +67,18 @@ def order_out(order, *, payment=None) -> dict:
             for item in items
         ],
         "product_id": order.product_id,
-        "product_name": order.snapshot.get("name"),
-        "kind": order.snapshot.get("kind"),
+        "product_name": snapshot.get("name"),
+        "kind": snapshot.get("kind"),
         "channel": order.channel,
         "created_at": iso(order.created_at),
         "expires_at": iso(order.expires_at),
         "paid_at": iso(order.paid_at),
         "delivered_at": iso(order.delivered_at),
-        "snapshot": order.snapshot,
+        "snapshot": snapshot,
         "terms_accepted_at": iso(order.terms_accepted_at),
         "payment": payment_out(payment) if payment else None,
     }
-    topup = getattr(order, "topup", None) if order.snapshot.get("kind") == "topup" or order.snapshot.get("on_demand") else None
+    topup = getattr(order, "topup", None) if snapshot.get("kind") == "topup" or snapshot.get("on_demand") else None
     if topup is not None:
         body["topup"] = {"status": topup.status, "upstream_ref": topup.upstream_ref, "account": topup.account}
     return body

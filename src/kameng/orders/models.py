@@ -1,3 +1,5 @@
+import copy
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -41,8 +43,9 @@ class Order(ConcurrentTransitionMixin, models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     recharge_account = models.CharField(max_length=64, blank=True, default="")
     status = FSMField(default=S.PENDING_PAYMENT, choices=S.choices, protected=True)
-    # What the buyer saw and agreed to: the product page and its refund rules at this moment.
-    snapshot = models.JSONField()
+    # What the buyer saw and agreed to: the product page and its refund rules at this moment. Stored
+    # once per distinct content (kameng.orders.snapshots); read and set through `snapshot` below.
+    snapshot_version = models.ForeignKey("ProductSnapshot", on_delete=models.PROTECT, null=True, related_name="+")
     terms_text = models.TextField()
     terms_accepted_at = models.DateTimeField()
     created_at = models.DateTimeField()
@@ -68,6 +71,27 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.order_no
+
+    @property
+    def snapshot(self) -> dict:
+        """The product page and rules at purchase, as a dict (a copy: changing it changes nothing stored)."""
+        from kameng.core.times import iso_beijing
+
+        from .snapshots import snapshot_of
+
+        content = getattr(self, "_snapshot_content", None)
+        if content is None:
+            return snapshot_of(self.snapshot_version_id, self.created_at)
+        captured = iso_beijing(self.created_at) if self.created_at else None
+        return copy.deepcopy({**content, "captured_at": captured})
+
+    @snapshot.setter
+    def snapshot(self, value: dict) -> None:
+        """Points the order at the version holding this content (stored if new); `save` keeps the pointer."""
+        from .snapshots import content_of, version_for
+
+        self.snapshot_version_id = version_for(value, product_id=value.get("product_id") or self.product_id)
+        self._snapshot_content = content_of(value)
 
     @transition(field=status, source=[S.PENDING_PAYMENT, S.EXPIRED, S.CLOSED], target=S.PAID)
     def mark_paid(self, *, at):
@@ -196,3 +220,17 @@ class SandboxSupplierTopup(models.Model):
     quantity = models.PositiveIntegerField()
     upstream_ref = models.CharField(max_length=64)
     submitted_at = models.DateTimeField()
+
+
+class ProductSnapshot(models.Model):
+    """One version of what a product's page and rules said, shared by every order placed while it held.
+
+    Content-addressed (`digest` = SHA-256 of the canonical JSON): any change to the product — a price,
+    a description, its refund rules — is new content and so a new version, whoever made it. Never
+    changed or deleted once written.
+    """
+
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    digest = models.CharField(max_length=64, unique=True)
+    data = models.JSONField()
+    created_at = models.DateTimeField()

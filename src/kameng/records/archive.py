@@ -32,10 +32,11 @@ from kameng.ledger.history import wallet_lines_all
 from kameng.notifications.models import InboxMessage
 from kameng.notifications.render import language_of, message_text
 from kameng.orders.models import ItemStatus, Order, OrderEvent, OrderItem, OrderStatus
+from kameng.orders.snapshots import snapshot_of
 from kameng.payments.models import Payment
 
 CHUNK = 500  # orders (or refunds, messages) read per query
-ORDER_COLUMNS = ("id", "order_no", "status", "snapshot", "quantity", "unit_price_fen", "amount_fen", "refunded_fen",
+ORDER_COLUMNS = ("id", "order_no", "status", "snapshot_version_id", "quantity", "unit_price_fen", "amount_fen", "refunded_fen",
                  "channel", "recharge_account", "created_at", "paid_at", "delivered_at", "terms_text",
                  "terms_accepted_at")
 LINES_PER_BLOCK = 200  # JSON lines joined into one block before it goes to the archive
@@ -158,6 +159,7 @@ class ExportPacker:
                     {"at": iso_beijing(e["at"]), "actor": e["actor"], "event": e["event"], "note": e["note"]})
             for order in Order.objects.filter(id__in=ids).order_by("id").values(*ORDER_COLUMNS):
                 self.counts["orders"] += 1
+                order["snapshot"] = snapshot_of(order["snapshot_version_id"], order["created_at"])
                 yield {
                     "order_no": order["order_no"], "status": order["status"],
                     "status_label": _label(OrderStatus, order["status"]),
@@ -189,7 +191,8 @@ class ExportPacker:
             with transaction.atomic():
                 # Only what is written (the whole order is in orders.jsonl already), and the FSM state: an FSM
                 # model reads it when built, so leaving it out would cost one query per row.
-                locked = locks.lock_all(Order.objects.filter(id__in=ids).only("id", "status", "order_no", "snapshot"))
+                locked = locks.lock_all(Order.objects.filter(id__in=ids).only(
+                    "id", "status", "order_no", "snapshot_version", "created_at"))
                 orders = {order.id: order for order in locked}
                 items = list(OrderItem.objects.filter(order_id__in=ids, status=ItemStatus.DELIVERED)
                              .only("id", "status", "order_id", "position").order_by("order_id", "position"))
