@@ -17,6 +17,7 @@ from kameng.core.money import Money
 from kameng.core.times import in_beijing
 
 BOM = "\ufeff"
+BLOCK_CHARS = 64 * 1024
 
 
 class _Line:
@@ -48,9 +49,16 @@ def csv_response(name: str, header: list[str], rows: Iterable[list]) -> Streamin
     writer = csv.writer(_Line())
 
     def lines():
-        yield BOM + writer.writerow([_cell(cell) for cell in header])
+        # Rows go out in blocks of about 64 KB: one socket write a row made a 4,000-line download take seconds.
+        block, size = [BOM + writer.writerow([_cell(cell) for cell in header])], 0
         for row in rows:
-            yield writer.writerow([_cell(cell) for cell in row])
+            line = writer.writerow([_cell(cell) for cell in row])
+            block.append(line)
+            size += len(line)
+            if size >= BLOCK_CHARS:
+                yield "".join(block)
+                block, size = [], 0
+        yield "".join(block)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     stamp = f"{in_beijing(clock.now()):%Y%m%d-%H%M}"

@@ -17,7 +17,7 @@ from kameng.core.money import Money
 from kameng.core.times import in_beijing
 from kameng.ledger.console import JournalFilter
 
-from .labels import account_label, journal_kind_label
+from .labels import account_label, account_text, journal_kind_label
 
 MAX_RANGE_DAYS = 366
 
@@ -88,6 +88,25 @@ def journal_row(journal) -> JournalRow:
         postings=[PostingRow(account=account_label(p.account), debit_fen=p.amount_fen if p.amount_fen > 0 else None,
                              credit_fen=-p.amount_fen if p.amount_fen < 0 else None) for p in postings],
     )
+
+
+JOURNAL_CSV_HEADER = [_("凭证号"), _("时间（北京时间）"), _("类型"), _("订单号"), _("退款单号"), _("支付单号"),
+                      _("提现编号"), _("账户"), _("借方（元）"), _("贷方（元）")]
+
+
+def journal_csv_rows(lines):
+    """CSV rows from `kameng.ledger.console.posting_lines`: the page's words, each label worked out once."""
+    from .csv_stream import beijing
+
+    kinds, accounts = {}, {}
+    for line in lines:
+        kind = kinds.get(line.kind) or kinds.setdefault(line.kind, journal_kind_label(line.kind))
+        key = (line.account_code, line.owner)
+        account = accounts.get(key) or accounts.setdefault(key, account_text(*key))
+        reference = line.reference
+        yield [line.journal_id, beijing(line.at), kind, line.order_no or "", _after(reference, "refund"),
+               _after(reference, "capture"), _after(reference, "withdrawal", "withdrawal-paid", "withdrawal-rejected"),
+               account, str(Money(line.fen)) if line.fen > 0 else "", str(Money(-line.fen)) if line.fen < 0 else ""]
 
 
 def beijing_today() -> date:

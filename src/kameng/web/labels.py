@@ -106,11 +106,14 @@ def account_family_label(family: str) -> str:
 
 def account_label(account) -> str:
     """One account as a person reads it: its family, and whose it is (a user's name) when it has an owner."""
+    return account_text(account.code, account.owner.username if account.owner_id else None)
+
+
+def account_text(code: str, owner: str | None) -> str:
     from kameng.ledger.console import family
 
-    name = account_family_label(family(account.code))
-    owner = getattr(account, "owner", None) if account.owner_id else None
-    return f"{name} · {owner.username}" if owner is not None else name
+    name = account_family_label(family(code))
+    return f"{name} · {owner}" if owner else name
 
 
 def _punct(mark: str) -> str:

@@ -1,7 +1,7 @@
 """Finance's CSV downloads: one for each page of the console, streamed, in the words the pages use.
 
 Each takes the page's own filters, so what finance sees is what it downloads. The rows are generators
-read in chunks (kameng.ledger.console.journals_all): the server never holds a whole export.
+read in chunks (kameng.ledger.console.posting_lines): the server never holds a whole export.
 """
 
 from django.shortcuts import render
@@ -16,7 +16,13 @@ from kameng.payments.models import ReconciliationLine, ReconciliationRun
 from kameng.payments.reconciliation import REASONS, failure_text
 
 from ..csv_stream import beijing, csv_response, yuan
-from ..finance_rows import JournalSearchForm, RefundsPaidForm, journal_row, reference_text
+from ..finance_rows import (
+    JOURNAL_CSV_HEADER,
+    JournalSearchForm,
+    RefundsPaidForm,
+    journal_csv_rows,
+    reference_text,
+)
 from ..labels import account_label, label
 from .finance_console import balance_rows, finance_only
 
@@ -64,17 +70,7 @@ def journals_csv(request):
     form = JournalSearchForm(request.GET)
     if not form.is_valid():
         return render(request, "web/finance/journals.html", {"form": form, "rows": []}, status=400)
-
-    def rows():
-        for journal in console.journals_all(form.criteria()):
-            row = journal_row(journal)
-            for posting in row.postings:
-                yield [row.id, beijing(row.at), row.kind, row.order_no, row.refund_no, row.payment_no,
-                       row.withdrawal_id, posting.account, posting.debit, posting.credit]
-
-    header = [_("凭证号"), _("时间（北京时间）"), _("类型"), _("订单号"), _("退款单号"), _("支付单号"), _("提现编号"),
-              _("账户"), _("借方（元）"), _("贷方（元）")]
-    return csv_response("journals", header, rows())
+    return csv_response("journals", JOURNAL_CSV_HEADER, journal_csv_rows(console.posting_lines(form.criteria())))
 
 
 @finance_only
