@@ -8,7 +8,7 @@ in one query instead of reading a million balances into memory.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, CharField, Count, F, Q, Sum, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Left, StrIndex
 
 from kameng.core.times import BEIJING
@@ -17,6 +17,7 @@ from .models import AccountKind, Journal, LedgerAccount, Posting
 from .services import CREDIT_NORMAL
 
 JOURNALS_PAGE = 50
+MANY_ACCOUNTS = 100  # above this, an account filter is a subquery rather than a list of ids
 KIND_ORDER = [AccountKind.ASSET, AccountKind.LIABILITY, AccountKind.INCOME, AccountKind.EXPENSE]
 
 
@@ -112,7 +113,13 @@ def _matching(criteria: JournalFilter):
             accounts = accounts.filter(Q(code=criteria.family) | Q(code__startswith=criteria.family + ":"))
         if criteria.username:
             accounts = accounts.filter(owner__username=criteria.username)
-        journals = journals.filter(id__in=Posting.objects.filter(account__in=accounts).values("journal_id"))
+        # The accounts' ids first, as literals: told "account 1", PostgreSQL knows escrow is in one journal of
+        # five and walks the journals newest first, stopping at a page; told "the accounts named escrow" it
+        # guessed a few hundred postings and hashed all 200,000 of them before sorting (4.6 s a page at a million
+        # journals). A family of many accounts (every wallet) stays a subquery.
+        ids = list(accounts.values_list("id", flat=True)[: MANY_ACCOUNTS + 1])
+        chosen = ids if len(ids) <= MANY_ACCOUNTS else accounts.values("id")
+        journals = journals.filter(Exists(Posting.objects.filter(journal_id=OuterRef("id"), account_id__in=chosen)))
     if criteria.day_from:
         journals = journals.filter(at__gte=beijing_midnight(criteria.day_from))
     if criteria.day_to:
