@@ -29,7 +29,7 @@ def _managed(request, product_id: int) -> dict:
     return product_out(catalog_selectors.product_get(product.id, active_only=False))
 
 
-@api.get("/admin/products/{product_id}", tags=["catalog"], response=answers({200: ProductOut}, 403, 404),
+@api.get("/admin/products/{product_id}", tags=["catalog"], response=answers({200: ProductOut}, 403, 404, 422),
          exclude_unset=True)
 def product_managed(request, product_id: int):
     """One of your products, on sale or not (`on_sale`)."""
@@ -62,7 +62,7 @@ def product_patch(request, product_id: int, body: ProductPatchIn):
 
 
 @api.post("/admin/products/{product_id}/on-sale", tags=["catalog"],
-          response=answers({200: ProductOut}, 403, 404, 409), exclude_unset=True)
+          response=answers({200: ProductOut}, 403, 404, 409, 422), exclude_unset=True)
 def product_on_sale(request, product_id: int):
     """上架: listed and sold again. Already on sale: nothing changes."""
     catalog.product_set_on_sale(actor=request.auth, product_id=product_id, on_sale=True)
@@ -70,7 +70,7 @@ def product_on_sale(request, product_id: int):
 
 
 @api.post("/admin/products/{product_id}/off-sale", tags=["catalog"],
-          response=answers({200: ProductOut}, 403, 404, 409), exclude_unset=True)
+          response=answers({200: ProductOut}, 403, 404, 409, 422), exclude_unset=True)
 def product_off_sale(request, product_id: int):
     """下架: no longer listed or sold; orders already placed go on as bought."""
     catalog.product_set_on_sale(actor=request.auth, product_id=product_id, on_sale=False)
@@ -90,7 +90,7 @@ def change_out(change: ProductChange) -> dict:
 
 
 @api.get("/admin/products/{product_id}/changes", tags=["catalog"],
-         response=answers({200: list[ProductChangeOut]}, 403, 404), exclude_unset=True)
+         response=answers({200: list[ProductChangeOut]}, 403, 404, 422), exclude_unset=True)
 def product_change_list(request, product_id: int):
     """Who changed what and when, newest first (a product's supplier; staff for any product)."""
     return [change_out(c) for c in catalog_selectors.product_changes(actor=request.auth, product_id=product_id)]
@@ -163,7 +163,7 @@ def report_out(batch) -> dict:
     }
 
 
-@api.get("/admin/imports/{batch_id}", tags=["catalog"], response=answers({200: ImportReportOut}, 403, 404),
+@api.get("/admin/imports/{batch_id}", tags=["catalog"], response=answers({200: ImportReportOut}, 403, 404, 422),
          exclude_unset=True)
 def import_report(request, batch_id: int):
     """An import's counts and which lines were not stocked and why, as runs of line numbers (line n of an API
@@ -171,7 +171,7 @@ def import_report(request, batch_id: int):
     return report_out(imports.batch_for_manager(actor=request.auth, batch_id=batch_id))
 
 
-@api.get("/admin/imports/{batch_id}/report.csv", tags=["catalog"], response=answers({200: None}, 403, 404))
+@api.get("/admin/imports/{batch_id}/report.csv", tags=["catalog"], response=answers({200: None}, 403, 404, 422))
 def import_report_csv(request, batch_id: int):
     """Every line not stocked, one per row: line number and reason (UTF-8 with a BOM)."""
     batch = imports.batch_for_manager(actor=request.auth, batch_id=batch_id)

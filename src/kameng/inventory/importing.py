@@ -55,26 +55,43 @@ class ImportResult:
         return body
 
 
-def _insert_chunk_postgres(rows: list[tuple], batch_id: int, product_id: int, now, status: str) -> int:
+_STAGE = "kameng_key_lines_stage"  # per connection; its rows live until the transaction ends
+
+
+def _insert_chunk_postgres(rows: list[tuple], numbers: list[int], batch_id: int, product_id: int, now,
+                           status: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS kameng_key_stage (ciphertext bytea, fingerprint varchar(64)) "
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (ciphertext bytea, fingerprint varchar(64), line integer) "
             "ON COMMIT DELETE ROWS"
         )
+        cursor.execute(f"DELETE FROM {_STAGE}")  # an earlier chunk of the same transaction is not this one
         raw = cursor.cursor
-        with raw.copy("COPY kameng_key_stage (ciphertext, fingerprint) FROM STDIN") as copy:
-            for ciphertext, fingerprint in rows:
-                copy.write_row((ciphertext, fingerprint))
+        with raw.copy(f"COPY {_STAGE} (ciphertext, fingerprint, line) FROM STDIN") as copy:
+            for (ciphertext, fingerprint), number in zip(rows, numbers, strict=True):
+                copy.write_row((ciphertext, fingerprint, number))
         cursor.execute(
             f"INSERT INTO {CardSecret._meta.db_table} (product_id, ciphertext, fingerprint, status, batch_id, created_at) "
-            "SELECT %s, ciphertext, fingerprint, %s, %s, %s FROM kameng_key_stage "
+            f"SELECT %s, ciphertext, fingerprint, %s, %s, %s FROM {_STAGE} "
             "ON CONFLICT (fingerprint) DO NOTHING",
             [product_id, status, batch_id, now],
         )
         return cursor.rowcount
 
 
-def _insert_chunk_sqlite(rows: list[tuple], batch_id: int, product_id: int, now, status: str) -> int:
+def _duplicate_lines_postgres(batch_id: int) -> list[tuple[int, str]]:
+    """The chunk's skipped lines in one query: staged rows whose fingerprint is stored with another ciphertext."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT k.line, s.batch_id FROM {_STAGE} k JOIN {CardSecret._meta.db_table} s "
+            "ON s.fingerprint = k.fingerprint WHERE s.ciphertext <> k.ciphertext"
+        )
+        return [(line, LineProblem.DUPLICATE_IN_IMPORT if owner == batch_id else LineProblem.ALREADY_ON_PLATFORM)
+                for line, owner in cursor.fetchall()]
+
+
+def _insert_chunk_sqlite(rows: list[tuple], numbers: list[int], batch_id: int, product_id: int, now,
+                         status: str) -> int:
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT OR IGNORE INTO {CardSecret._meta.db_table} "
@@ -84,10 +101,10 @@ def _insert_chunk_sqlite(rows: list[tuple], batch_id: int, product_id: int, now,
         return cursor.rowcount
 
 
-def _insert_chunk(rows, batch_id, product_id, now, status: str = SecretStatus.AVAILABLE) -> int:
+def _insert_chunk(rows, numbers, batch_id, product_id, now, status: str = SecretStatus.AVAILABLE) -> int:
     if connection.vendor == "postgresql":
-        return _insert_chunk_postgres(rows, batch_id, product_id, now, status)
-    return _insert_chunk_sqlite(rows, batch_id, product_id, now, status)
+        return _insert_chunk_postgres(rows, numbers, batch_id, product_id, now, status)
+    return _insert_chunk_sqlite(rows, numbers, batch_id, product_id, now, status)
 
 
 # A batch quarantined (or voided) while its file is still being imported: the rest of its keys join the others.
@@ -96,7 +113,8 @@ _LOOKUP_SLICE = 500  # fingerprints per query when a chunk had duplicates (well 
 
 
 def _duplicate_lines(rows: list[tuple], numbers: list[int], batch_id: int) -> list[tuple[int, str]]:
-    """Which of a chunk's rows the insert skipped, as (line, problem): only asked when some were skipped.
+    """Which of a chunk's rows the insert skipped, as (line, problem): only asked when some were skipped
+    (SQLite; PostgreSQL asks its staging table in one query, `_duplicate_lines_postgres`).
 
     A stored row is this chunk's own when its ciphertext is the one we just wrote (encryption is
     randomized, so two writes of one key never share a ciphertext); any other row with the fingerprint
@@ -180,11 +198,14 @@ def import_lines(
             if where != batch.processed:
                 raise ImportSuperseded(f"batch {batch.id} is at line {where}, this run at {batch.processed}")
             status = _STATUS_IN.get(state, SecretStatus.AVAILABLE)
-            inserted = _insert_chunk(rows, batch.id, batch.product_id, now, status) if rows else 0
+            inserted = _insert_chunk(rows, numbers, batch.id, batch.product_id, now, status) if rows else 0
             result.imported += inserted
             result.duplicates += len(rows) - inserted
             # The report commits with the chunk: a resumed run neither loses nor repeats a line of it.
-            duplicates = _duplicate_lines(rows, numbers, batch.id) if inserted < len(rows) else []
+            duplicates = []
+            if inserted < len(rows):
+                duplicates = (_duplicate_lines_postgres(batch.id) if connection.vendor == "postgresql"
+                              else _duplicate_lines(rows, numbers, batch.id))
             runs.write(rejected + duplicates)
             ImportBatch.objects.filter(id=batch.id).update(
                 processed=batch.processed + pending_lines,
