@@ -209,3 +209,15 @@ def test_a_re_imported_file_is_one_run_however_long(supplier, make_product):
     assert list(ImportProblem.objects.filter(batch=batch).order_by("first_line")
                 .values_list("first_line", "last_line", "problem")) == [(1, 2500, "already_on_platform"),
                                                                         (2501, 2502, "empty")]
+
+
+def test_a_change_saved_elsewhere_is_recorded_through_the_same_history(admin, make_product):
+    from kameng.catalog.services import product_change_record, terms_state
+
+    product = make_product(price="10.00")
+    before = terms_state(product)
+    product.price_fen, product.is_active = 1250, False
+    product.save()
+    change = product_change_record(actor=admin, product=product, before=before)
+    assert change.event == "edited" and change.changes == {"price": ["10.00", "12.50"], "on_sale": [True, False]}
+    assert product_change_record(actor=admin, product=product, before=terms_state(product)) is None

@@ -102,6 +102,7 @@ def test_the_import_report_lists_line_numbers_and_downloads_as_csv_without_keys(
     assert "SECRET" not in text
     # The list of imports links every report; another supplier's report is 404.
     assert f"/supplier/imports/{batch.id}/" in client.get("/supplier/products/").content.decode()
+    assert f"/supplier/imports/{batch.id}/" in client.get(f"/supplier/products/{product.id}/import/").content.decode()
     from kameng.accounts.services import user_create
 
     other = client_as(user_create(username="other-supplier", password="secret123", role="supplier"))

@@ -190,3 +190,22 @@ def product_set_on_sale(*, actor: User, product_id: int, on_sale: bool) -> Produ
             event=ProductChange.Event.ON_SALE if on_sale else ProductChange.Event.OFF_SALE,
             changes={"on_sale": [not on_sale, on_sale]})
     return product
+
+
+def product_change_record(*, actor: User, product: Product, before: dict) -> ProductChange | None:
+    """Record a change saved outside `product_update` (the Django admin's product form), so the history
+    still shows who changed what: `before` is `terms_state(product)` read before the save. Nothing changed:
+    nothing recorded."""
+    after = terms_state(product)
+    diff = {field: [before.get(field), value] for field, value in after.items() if before.get(field) != value}
+    if not diff:
+        return None
+    event = ProductChange.Event.EDITED
+    if set(diff) == {"on_sale"}:
+        event = ProductChange.Event.ON_SALE if after["on_sale"] else ProductChange.Event.OFF_SALE
+    return ProductChange.objects.create(product=product, actor=actor, at=clock.now(), event=event, changes=diff)
+
+
+def terms_state(product: Product) -> dict:
+    """The terms and 上架 state as a change record compares them (what `product_change_record` takes)."""
+    return {**terms_of(product), "on_sale": product.is_active}

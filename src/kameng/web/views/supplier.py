@@ -67,7 +67,9 @@ def key_import(request, product_id: int):
                 return redirect("web:import_progress", batch_id=batch.id)
         else:
             status = 422
-    return render(request, "web/supplier/import.html", {"form": form, "product": product}, status=status)
+    recent = product.import_batches.order_by("-id")[:10]  # this product's last imports, each with its report
+    return render(request, "web/supplier/import.html", {"form": form, "product": product, "recent": recent},
+                  status=status)
 
 
 def _batch(request, batch_id: int):
