@@ -82,9 +82,12 @@ def _insert_chunk_postgres(rows: list[tuple], numbers: list[int], batch_id: int,
 def _duplicate_lines_postgres(batch_id: int) -> list[tuple[int, str]]:
     """The chunk's skipped lines in one query: staged rows whose fingerprint is stored with another ciphertext."""
     with connection.cursor() as cursor:
+        # One index probe per staged line (LATERAL … LIMIT 1 is never turned into a hash join): the cost
+        # follows the chunk, not the size of the stock table, whose scan a hash join would repeat per chunk.
         cursor.execute(
-            f"SELECT k.line, s.batch_id FROM {_STAGE} k JOIN {CardSecret._meta.db_table} s "
-            "ON s.fingerprint = k.fingerprint WHERE s.ciphertext <> k.ciphertext"
+            f"SELECT k.line, x.batch_id FROM {_STAGE} k CROSS JOIN LATERAL ("
+            f"SELECT s.batch_id, s.ciphertext FROM {CardSecret._meta.db_table} s "
+            "WHERE s.fingerprint = k.fingerprint LIMIT 1) x WHERE x.ciphertext <> k.ciphertext"
         )
         return [(line, LineProblem.DUPLICATE_IN_IMPORT if owner == batch_id else LineProblem.ALREADY_ON_PLATFORM)
                 for line, owner in cursor.fetchall()]
