@@ -134,7 +134,7 @@ else:
 _cache_url = os.environ.get("KAMENG_CACHE_URL", "")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "shared": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+    "shared": {"BACKEND": "kameng.core.cache.RedisCache", "LOCATION": _cache_url,
                "KEY_PREFIX": os.environ.get("KAMENG_CACHE_PREFIX", "kameng")}
     if _cache_url else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
 }

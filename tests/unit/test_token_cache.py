@@ -9,6 +9,7 @@ have), one revoking and the other checking; they run when Redis answers on KAMEN
 import json
 import os
 import secrets
+from datetime import timedelta
 
 import pytest
 from django.core.cache import caches
@@ -133,3 +134,53 @@ def test_password_change_through_the_api_ends_cached_tokens(buyer, shared_cache)
     assert answer.status_code == 200, answer.content
     assert _me(other).status_code == 401 and _me(token).status_code == 401
     assert _me(answer.json()["token"]).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_setting_changed_through_the_api_is_seen_by_the_next_request(buyer, shared_cache):
+    token, _ = token_issue(username=buyer.username, password="secret123")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert _me(token).status_code == 200  # cached now
+    changed = Client().patch("/api/v1/me", data=json.dumps({"refund_destination": "wallet", "language": "en"}),
+                             content_type="application/json", headers=headers)
+    assert changed.status_code == 200, changed.content
+    from kameng.accounts.services import token_user as user_of
+
+    user = user_of(token)
+    assert (user.refund_destination, user.language) == ("wallet", "en")
+
+
+@pytest.mark.django_db
+def test_the_test_clock_comes_with_the_token_in_one_cache_round_trip(api_as, buyer, make_product, fund_wallet,
+                                                                     shared_cache):
+    from kameng.core import clock
+
+    fund_wallet(buyer, 10_000)
+    product = make_product(keys=3)
+    clock.advance(seconds=3600)
+    api = api_as(buyer)
+    body = {"product_id": product.id, "quantity": 1, "channel": "wallet", "accept_terms": True}
+    api.post("/orders", body)
+    with CaptureQueriesContext(connection) as queries:
+        answer = api.post("/orders", body)
+    assert answer.status_code == 201
+    assert not [q for q in queries.captured_queries if "accounts_apitoken" in q["sql"]]
+    # Inside the test's own transaction the clock is not shared (only a committed value is), so it is read
+    # here once; what matters is that the platform's time is the advanced one.
+    from kameng.orders.models import Order
+
+    order = Order.objects.get(order_no=answer.json()["order_no"])
+    assert order.created_at - clock.real_now() > timedelta(minutes=50)
+
+
+@pytest.mark.django_db
+def test_a_clock_primed_from_the_cache_is_not_read_again(shared_cache):
+    from kameng.core import clock
+
+    with clock.pinned():
+        keys = clock.shared_keys()
+        assert keys, "the request's clock is still to be read"
+        clock.prime({keys[0]: 7200})
+        with CaptureQueriesContext(connection) as queries:
+            assert clock.offset() == timedelta(hours=2)
+        assert queries.captured_queries == [] and clock.shared_keys() == []

@@ -97,19 +97,16 @@ def token_user(token: str) -> User | None:
         user = token_cache.cached_user(digest, oldest=oldest)
         if user is not None:
             return user
-        user_id = (ApiToken.objects.filter(digest=digest, created_at__gt=oldest)
-                   .values_list("user_id", flat=True).first())
-        if user_id is None:
-            return None
-        generation = token_cache.generation_before_read(user_id)  # before the rows it vouches for are read
+        generation = token_cache.generation_before_read(digest)  # before the rows it vouches for are read
     row = ApiToken.objects.select_related("user").filter(digest=digest, created_at__gt=oldest).first()
     if row is None or not row.user.is_active:
         return None
     current = password_stamp(row.user)
     if not constant_time_compare(row.password_stamp, current):
         # The password changed since: every token issued before it goes.
-        ApiToken.objects.filter(user=row.user).exclude(password_stamp=current).delete()
-        token_cache.forget_user(row.user_id)
+        stale = ApiToken.objects.filter(user=row.user).exclude(password_stamp=current)
+        token_cache.forget_tokens(list(stale.values_list("digest", flat=True)))
+        stale.delete()
         return None
     token_cache.remember(digest, user=row.user, generation=generation, created_at=row.created_at)
     return row.user
@@ -117,8 +114,8 @@ def token_user(token: str) -> User | None:
 
 def tokens_revoke_all(*, user: User) -> int:
     """Ends every API token of `user` (a password change does this; stale tokens fail anyway)."""
+    token_cache.forget_user(user.id)  # before the rows that name its tokens go
     deleted, _ = ApiToken.objects.filter(user=user).delete()
-    token_cache.forget_user(user.id)
     return deleted
 
 
@@ -145,8 +142,7 @@ def password_change(*, user: User, old_password: str, new_password: str) -> str:
 def token_revoke(*, token: str) -> None:
     """Logout: the token ends here and, through the cache's generation, in every process at once."""
     digest = _digest(token)
-    for user_id in ApiToken.objects.filter(digest=digest).values_list("user_id", flat=True):
-        token_cache.forget_user(user_id)
+    token_cache.forget_tokens([digest])
     ApiToken.objects.filter(digest=digest).delete()
 
 
@@ -171,6 +167,7 @@ def language_set(*, user: User, language) -> User:
     if language not in LANGUAGES:
         raise Invalid(f"language is one of {', '.join(LANGUAGES)}", code="INVALID_LANGUAGE")
     User.objects.filter(id=user.id).update(language=language)
+    token_cache.forget_user(user.id)  # a cached request.auth must not keep the old language
     user.language = language
     return user
 

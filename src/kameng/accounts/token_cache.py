@@ -5,21 +5,26 @@ by every `kameng serve` and worker process. Without it the alias is a dummy cach
 anything, so every request asks the database — slower, never wrong. (A per-process memory cache
 would be wrong: a logout in one process would not reach the others.)
 
-An entry is the token's user, stored under the token's digest together with the user's *generation*:
+An entry is the token's user, stored under the token's digest together with the token's *generation*:
 a random value kept under its own key. Every change that must end a token — logout, password change,
 any save of the user (a password set in the admin, deactivation, a role change) — replaces the
-generation, so every entry cached for that user stops matching in every process at the next request.
-A generation that was evicted reads as none, which is a miss, never a stale hit. The generation is
-replaced before the change commits and again after (on_commit), so an entry cached from a read that
-raced the change cannot outlive it.
+generations of the user's tokens, so their entries stop matching in every process at the next
+request. A generation that expired or was evicted reads as none: a miss, never a stale hit. It is
+replaced before the change commits and again after (on_commit), and read before the database read an
+entry caches, so an entry from a read that raced the change cannot outlive it.
+
+One round trip on a hit: the entry, its generation and (sandbox) the test clock in one `get_many`.
 """
 
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
+
+from kameng.core import clock
 
 ENTRY_SECONDS = 600  # an entry is re-read from the database at least this often anyway
 
@@ -39,8 +44,12 @@ def _entry_key(digest: str) -> str:
     return f"kameng:token:{digest}"
 
 
-def _generation_key(user_id: int) -> str:
-    return f"kameng:user-gen:{user_id}"
+def _generation_key(digest: str) -> str:
+    return f"kameng:token-gen:{digest}"
+
+
+def _generation_seconds() -> int:
+    return settings.KAMENG_TOKEN_DAYS * 86400 + 3600  # outlives the token it guards
 
 
 @dataclass(frozen=True)
@@ -52,22 +61,24 @@ class Entry:
 
 def cached_user(digest: str, *, oldest: datetime):
     """The user of a token from the cache, or None (a miss: ask the database)."""
-    cache = _cache()
-    entry = cache.get(_entry_key(digest))
-    if not isinstance(entry, Entry) or entry.created_at <= oldest:
+    keys = [_entry_key(digest), _generation_key(digest), *clock.shared_keys()]
+    found = _cache().get_many(keys)
+    clock.prime(found)  # the request's test clock came with it: no read of its own
+    entry, generation = found.get(keys[0]), found.get(keys[1])
+    if not isinstance(entry, Entry) or generation is None or entry.generation != generation:
         return None
-    if cache.get(_generation_key(entry.user.pk)) != entry.generation:
-        return None  # the user changed, logged out or was evicted since: ask the database
+    if entry.created_at <= oldest:
+        return None
     return entry.user
 
 
-def generation_before_read(user_id: int) -> str:
+def generation_before_read(digest: str) -> str:
     """The generation to store with an entry, read BEFORE the database read it caches."""
     cache = _cache()
-    key = _generation_key(user_id)
+    key = _generation_key(digest)
     generation = cache.get(key)
     if generation is None:
-        cache.add(key, secrets.token_hex(8), timeout=None)
+        cache.add(key, secrets.token_hex(8), timeout=_generation_seconds())
         generation = cache.get(key)
     return generation or ""
 
@@ -78,11 +89,23 @@ def remember(digest: str, *, user, generation: str, created_at: datetime) -> Non
                      timeout=ENTRY_SECONDS)
 
 
-def _bump(user_id: int) -> None:
-    _cache().set(_generation_key(user_id), secrets.token_hex(8), timeout=None)
+def _bump(digests: list[str]) -> None:
+    if digests:
+        _cache().set_many({_generation_key(d): secrets.token_hex(8) for d in digests}, timeout=_generation_seconds())
+
+
+def forget_tokens(digests: list[str]) -> None:
+    """These tokens' cached entries stop working now, in every process, and again after commit."""
+    if not digests or not enabled():
+        return
+    _bump(digests)
+    transaction.on_commit(lambda: _bump(digests))
 
 
 def forget_user(user_id: int) -> None:
-    """Every cached token of the user stops working now, in every process, and again after commit."""
-    _bump(user_id)
-    transaction.on_commit(lambda: _bump(user_id))
+    """Every token of the user (read before any is deleted): its cached entry stops working now."""
+    if not enabled():
+        return
+    from .models import ApiToken
+
+    forget_tokens(list(ApiToken.objects.filter(user_id=user_id).values_list("digest", flat=True)))
