@@ -93,9 +93,9 @@ def cmd_import_keys(args) -> int:
         print(f"not imported, {where}: {run.problem}", file=sys.stderr)
     if total > len(runs):
         print(f"... {total - len(runs)} more ranges in the report", file=sys.stderr)
+    if result.duplicates or result.rejected:  # beside the line notes: the summary stays stdout's one line
+        print(f"report: /supplier/imports/{batch.id}/ (CSV: /supplier/imports/{batch.id}/report.csv)", file=sys.stderr)
     print(f"imported: {result.imported}  duplicates: {result.duplicates}  rejected: {result.rejected}  (batch {batch.id})")
-    if result.duplicates or result.rejected:
-        print(f"report: /supplier/imports/{batch.id}/ (CSV: /supplier/imports/{batch.id}/report.csv)")
     return 0
 
 

@@ -32,7 +32,7 @@ def test_import_keys_streams_a_file_and_reports_counts(db, make_product, keys_fi
     assert (batch.imported, batch.duplicates, batch.rejected, batch.status) == (3, 1, 3, "done")
     assert batch.imported_by == product.supplier and batch.source == "cli"
     # Which lines, and why, never the lines themselves.
-    assert f"report: /supplier/imports/{batch.id}/" in out
+    assert f"report: /supplier/imports/{batch.id}/" in err
     assert "line 3: duplicate_in_import" in err and "lines 4-5:" not in err and "line 4: empty" in err
     assert "lines 5-5" not in err and "line 7: too_long" in err
     assert "bad" not in out + err and "K-2" not in out + err
