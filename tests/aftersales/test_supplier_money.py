@@ -22,7 +22,8 @@ def matured(bought, advance, api_as, supplier, quantity=1):
 def test_a_sale_is_pending_during_the_refund_window_and_available_after_it(bought, advance, api_as, supplier):
     api, order = bought()
     assert figures(api_as, supplier) == {"available": "0.00", "pending": "9.50", "withdrawn": "0.00",
-                                         "chargebacks": "0.00", "withdrawing": "0.00"}
+                                         "chargebacks": "0.00", "withdrawing": "0.00",
+                                         "deposit": "0.00", "commission_rate": "0.05"}
     advance(71)  # still inside the 72 hours
     assert figures(api_as, supplier)["available"] == "0.00"
     advance(2)
@@ -44,7 +45,8 @@ def test_a_refund_open_at_the_end_of_the_window_holds_the_sale_back_and_is_charg
     assert decided.status_code == 200, decided.content
     advance(1)
     assert figures(api_as, supplier) == {"available": "0.00", "pending": "0.00", "withdrawn": "0.00",
-                                         "chargebacks": "9.50", "withdrawing": "0.00"}
+                                         "chargebacks": "9.50", "withdrawing": "0.00",
+                                         "deposit": "0.00", "commission_rate": "0.05"}
 
 
 def test_a_charge_after_maturity_draws_from_available(bought, advance, api_as, supplier):
@@ -101,7 +103,8 @@ def test_finance_pays_a_withdrawal_once(bought, advance, api_as, supplier, make_
     assert again.status_code == 200 and again.json() == paid.json()  # the same answer, nothing paid twice
     assert Journal.objects.filter(kind="withdrawal_paid").count() == 1
     assert figures(api_as, supplier) == {"available": "0.00", "pending": "0.00", "withdrawn": "9.50",
-                                         "chargebacks": "0.00", "withdrawing": "0.00"}
+                                         "chargebacks": "0.00", "withdrawing": "0.00",
+                                         "deposit": "0.00", "commission_rate": "0.05"}
     assert balance(Accounts.BANK_PAYOUTS).fen == -950  # left the platform's bank account
     assert api_as(finance).post(f"/finance/withdrawals/{withdrawal['id']}/reject",
                                 {"note": "重复"}).status_code == 409

@@ -8,7 +8,6 @@ payout's state under a row lock; a crash between the call and our commit is repa
 
 import logging
 from datetime import timedelta
-from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
@@ -21,11 +20,11 @@ from kameng.inventory.models import CardSecret, KeyIssue, SecretStatus
 from kameng.inventory.quarantine import secret_returned
 from kameng.ledger.models import Journal
 from kameng.ledger.services import Accounts, Line, journal_post
-from kameng.ledger.supplier_money import supplier_account
+from kameng.ledger.supplier_money import chargeback_lines
 from kameng.orders.compensation import compensation_paid_for
 from kameng.orders.locking import lock_items
 from kameng.orders.models import ItemStatus, Order
-from kameng.orders.policies import commission_fen
+from kameng.orders.policies import order_commission_fen
 from kameng.payments import audit as payment_audit
 from kameng.payments import errors as payment_errors
 from kameng.payments import services as payment_services
@@ -105,7 +104,7 @@ def _ledger_lines(refund: Refund, order: Order, payout: RefundPayout) -> list[Li
         # as a sale, to the supplier less the platform's commission — as it stays after a delivered
         # order's partial refund — so nothing is stranded in escrow.
         kept = refund.amount_fen - gross
-        commission = commission_fen(kept, Decimal(settings.KAMENG_COMMISSION_RATE)) if kept > 0 else 0
+        commission = order_commission_fen(order, kept) if kept > 0 else 0
         return [Line(Accounts.ESCROW, refund.amount_fen), *credits,
                 Line(Accounts.payable(order.snapshot["supplier_id"]), -(kept - commission)),
                 Line(Accounts.COMMISSION, -commission)]
@@ -115,10 +114,10 @@ def _ledger_lines(refund: Refund, order: Order, payout: RefundPayout) -> list[Li
         # it ends where it would without the sale; the commission reversed is the sale's.
         held_back = min(compensation_paid_for(order, refund.items.values_list("order_item_id", flat=True)).fen,
                         refund.amount_fen - gross) if refund.reason in PERSONAL_REASONS else 0
-        commission = commission_fen(gross + held_back, Decimal(settings.KAMENG_COMMISSION_RATE))
+        commission = order_commission_fen(order, gross + held_back)
         # Pending while the sale is; after it matured, from what the supplier may withdraw (supplier_money).
-        return [Line(supplier_account(order), gross - commission),
-                Line(Accounts.COMMISSION, commission), *credits]
+        # Past maturity, what `available` cannot cover comes from the supplier's deposit (supplier_money).
+        return [*chargeback_lines(order, gross - commission), Line(Accounts.COMMISSION, commission), *credits]
     return [Line("losses", gross), *credits]
 
 

@@ -7,8 +7,10 @@ from ninja import Schema
 
 from kameng.accounts.models import Role
 from kameng.core.errors import Forbidden
+from kameng.core.idempotency import run_idempotent
 from kameng.core.money import Money
 from kameng.ledger import supplier_money as money
+from kameng.ledger import supplier_terms as terms
 
 from .base import Code, Text, answers, api
 from .serializers import Out, iso
@@ -20,6 +22,8 @@ class SupplierBalanceOut(Out):
     withdrawn: str
     chargebacks: str
     withdrawing: str
+    deposit: str  # 保证金 lodged and not yet drawn by chargebacks
+    commission_rate: str  # the rate new orders are sold at ("0.05"); each order keeps its own
 
 
 class WithdrawalOut(Out):
@@ -50,8 +54,10 @@ def _supplier(request):
 @api.get("/supplier/balance", tags=["supplier"], response=answers({200: SupplierBalanceOut}, 403), exclude_unset=True)
 def supplier_balance(request):
     figures = money.supplier_balance(_supplier(request))
+    supplier = request.auth
     return {"available": str(figures.available), "pending": str(figures.pending), "withdrawn": str(figures.withdrawn),
-            "chargebacks": str(figures.chargebacks), "withdrawing": str(figures.withdrawing)}
+            "chargebacks": str(figures.chargebacks), "withdrawing": str(figures.withdrawing),
+            "deposit": str(figures.deposit), "commission_rate": rate_str(terms.commission_rate_of(supplier.id))}
 
 
 class WithdrawalIn(Schema):
@@ -91,3 +97,63 @@ class RejectIn(Schema):
           response=answers({200: WithdrawalOut}, 404, 409, body=True), exclude_unset=True)
 def finance_withdrawal_reject(request, withdrawal_id: int, body: RejectIn):
     return withdrawal_out(money.withdrawal_reject(actor=request.auth, withdrawal_id=withdrawal_id, note=body.note))
+
+
+# ---- a supplier's terms: commission rate and deposit (finance, admin) ---------------------------------
+
+
+def rate_str(rate) -> str:
+    """A rate as the contract writes rates: a decimal string, at least two places ("0.05", "0.0525")."""
+    text = format(rate.normalize(), "f")
+    whole, _, places = text.partition(".")
+    return f"{whole}.{places.ljust(2, '0')}"
+
+
+class SupplierTermsOut(Out):
+    supplier_id: int
+    commission_rate: str
+    deposit: str
+
+
+def terms_out(supplier_id: int) -> dict:
+    return {"supplier_id": supplier_id, "commission_rate": rate_str(terms.commission_rate_of(supplier_id)),
+            "deposit": str(terms.deposit_of(supplier_id))}
+
+
+class CommissionRateIn(Schema):
+    commission_rate: Code | float | int
+    note: Text = ""
+
+
+@api.get("/finance/suppliers/{supplier_id}/terms", tags=["finance"],
+         response=answers({200: SupplierTermsOut}, 403, 404, 422), exclude_unset=True)
+def finance_supplier_terms(request, supplier_id: int):
+    terms.terms_visible(actor=request.auth, supplier_id=supplier_id)
+    return terms_out(supplier_id)
+
+
+@api.put("/finance/suppliers/{supplier_id}/commission-rate", tags=["finance"],
+         response=answers({200: SupplierTermsOut}, 403, 404, body=True), exclude_unset=True)
+def finance_commission_rate_set(request, supplier_id: int, body: CommissionRateIn):
+    """The supplier's rate for its NEW orders (a decimal string, 0 to 0.5); orders already sold keep theirs."""
+    terms.commission_rate_set(actor=request.auth, supplier_id=supplier_id, rate=body.commission_rate, note=body.note)
+    return terms_out(supplier_id)
+
+
+class DepositIn(Schema):
+    amount: Code | int | float
+    note: Text = ""
+
+
+@api.post("/finance/suppliers/{supplier_id}/deposits", tags=["finance"],
+          response=answers({201: SupplierTermsOut}, 403, 404, 409, body=True), exclude_unset=True)
+def finance_deposit_lodge(request, supplier_id: int, body: DepositIn):
+    """Record a deposit (保证金) the supplier paid in; accepts an Idempotency-Key."""
+    def work():
+        terms.deposit_lodge(actor=request.auth, supplier_id=supplier_id, amount=body.amount, note=body.note)
+        return 201, terms_out(supplier_id)
+
+    status, response = run_idempotent(user=request.auth, key=request.headers.get("Idempotency-Key"),
+                                      endpoint=f"POST /finance/suppliers/{supplier_id}/deposits", body=body.dict(),
+                                      work=work)
+    return api.create_response(request, response, status=status)

@@ -79,3 +79,34 @@ class Withdrawal(models.Model):
     @property
     def amount(self) -> str:
         return f"{self.amount_fen // 100}.{self.amount_fen % 100:02d}"
+
+
+class SupplierTerms(models.Model):
+    """What the platform charges one supplier: its commission rate (none: the setting KAMENG_COMMISSION_RATE).
+
+    Read once per purchase and copied onto the order (`Order.commission_rate`), so a change here applies to
+    new orders only; every change is kept in CommissionRateChange.
+    """
+
+    supplier = models.OneToOneField("accounts.User", primary_key=True, on_delete=models.PROTECT,
+                                    related_name="supplier_terms")
+    commission_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(commission_rate__gte=0, commission_rate__lt=1),
+                                              name="supplier_commission_rate_range")]
+
+
+class CommissionRateChange(models.Model):
+    """Who set which supplier's commission rate, from what, when (append-only)."""
+
+    supplier = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    previous_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    commission_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    at = models.DateTimeField()
+    by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["supplier", "-id"], name="commission_change_idx")]

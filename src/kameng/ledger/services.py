@@ -46,6 +46,10 @@ class Accounts:
     def withdrawing(supplier_id: int) -> str:
         return f"withdrawals_pending:{supplier_id}"  # requested withdrawals awaiting finance
 
+    @staticmethod
+    def deposit(supplier_id: int) -> str:
+        return f"deposit:{supplier_id}"  # the supplier's deposit (保证金), owed back to it (ledger.supplier_terms)
+
     BANK_PAYOUTS = "clearing:bank"  # the platform's bank account, out of which withdrawals are paid
 
 
@@ -62,6 +66,7 @@ def _kind_for(code: str) -> str:
         "payable": AccountKind.LIABILITY,
         "available": AccountKind.LIABILITY,
         "withdrawals_pending": AccountKind.LIABILITY,
+        "deposit": AccountKind.LIABILITY,
         "escrow": AccountKind.LIABILITY,
         "commission": AccountKind.INCOME,
         "refund_fees": AccountKind.INCOME,
@@ -87,7 +92,7 @@ def _remember(code: str, account_id: int) -> None:
 def account(code: str) -> LedgerAccount:
     found = LedgerAccount.objects.filter(code=code).first()
     if found is None:
-        owner_id = int(code.split(":", 1)[1]) if code.startswith(("wallet:", "payable:", "available:", "withdrawals_pending:")) else None
+        owner_id = int(code.split(":", 1)[1]) if code.startswith(("wallet:", "payable:", "available:", "withdrawals_pending:", "deposit:")) else None
         try:
             with transaction.atomic():
                 found = LedgerAccount.objects.create(code=code, kind=_kind_for(code), owner_id=owner_id,

@@ -50,6 +50,29 @@ def supplier_account(order) -> str:
     return Accounts.payable(supplier_id)
 
 
+def chargeback_lines(order, fen: int) -> list[Line]:
+    """The supplier's side of a charge of `fen` on this order (a refund it bears).
+
+    Inside the refund window the sale is still pending and pays for it. After maturity the charge comes
+    from `available` as far as it goes, the rest from the supplier's deposit (保证金, ledger.supplier_terms)
+    as far as that goes, and only what is left makes `available` negative (the supplier owes the platform).
+    Both accounts appear in the one journal, so the statement says what the deposit paid. Decided under the
+    lock of the supplier's `available` row (as withdrawals are): two chargebacks at once never both spend
+    the same balance or the same deposit. The caller holds the order's and refund's locks.
+    """
+    code = supplier_account(order)
+    supplier_id = order.snapshot["supplier_id"]
+    if fen <= 0 or code != Accounts.available(supplier_id):
+        return [Line(code, fen)]
+    held = available_lock(supplier_id)
+    available = -(Posting.objects.filter(account_id=held.id).aggregate(total=Sum("amount_fen"))["total"] or 0)
+    deposit = -(Posting.objects.filter(account__code=Accounts.deposit(supplier_id))
+                .aggregate(total=Sum("amount_fen"))["total"] or 0)
+    from_available = max(0, min(fen, available))
+    from_deposit = max(0, min(fen - from_available, deposit))
+    return [Line(code, fen - from_deposit), Line(Accounts.deposit(supplier_id), from_deposit)]
+
+
 # ---- maturity ---------------------------------------------------------------------------------------
 
 
@@ -118,10 +141,11 @@ class SupplierBalance:
     withdrawing: Money
     withdrawn: Money
     chargebacks: Money
+    deposit: Money
 
 
 def supplier_balance(supplier) -> SupplierBalance:
-    codes = [Accounts.payable(supplier.id), Accounts.available(supplier.id)]
+    codes = [Accounts.payable(supplier.id), Accounts.available(supplier.id), Accounts.deposit(supplier.id)]
     charged = Posting.objects.filter(account__code__in=codes, journal__kind__in=CHARGEBACK_KINDS,
                                      amount_fen__gt=0).aggregate(total=Sum("amount_fen"))["total"] or 0
     paid = Withdrawal.objects.filter(supplier=supplier, status=WithdrawalStatus.PAID).aggregate(
@@ -129,6 +153,7 @@ def supplier_balance(supplier) -> SupplierBalance:
     return SupplierBalance(
         available=balance(Accounts.available(supplier.id)), pending=balance(Accounts.payable(supplier.id)),
         withdrawing=balance(Accounts.withdrawing(supplier.id)), withdrawn=Money(paid), chargebacks=Money(charged),
+        deposit=balance(Accounts.deposit(supplier.id)),
     )
 
 
@@ -139,6 +164,8 @@ _LABELS = {
     ("refund", "payable", "out"): _("退款扣回"),
     ("refund", "available", "out"): _("退款扣回（已结算后）"),
     ("refund", "available", "in"): _("退款冲回"),
+    ("refund", "deposit", "out"): _("退款扣回（可提现不足，从保证金扣除）"),
+    ("deposit_lodged", "deposit", "in"): _("缴纳保证金"),
     ("late_delivery_compensation", "payable", "out"): _("迟发补偿扣款"),
     ("late_delivery_compensation", "available", "out"): _("迟发补偿扣款"),
     (MATURED, "available", "in"): _("售后期满，转入可提现"),
@@ -147,7 +174,7 @@ _LABELS = {
     ("withdrawal_rejected", "available", "in"): _("提现被驳回，退回可提现"),
 }
 _FALLBACK = {"in": _("入账"), "out": _("扣款")}
-ACCOUNT_NAMES = {"payable": _("待结算"), "available": _("可提现")}
+ACCOUNT_NAMES = {"payable": _("待结算"), "available": _("可提现"), "deposit": _("保证金")}
 
 
 def statement_label(kind: str, prefix: str, fen: int) -> str:
@@ -175,7 +202,7 @@ def supplier_statement(supplier, *, limit: int = 100) -> list[StatementLine]:
 
     A maturity moves money between the two; only its arrival in `available` is a line the supplier needs.
     """
-    codes = [Accounts.payable(supplier.id), Accounts.available(supplier.id)]
+    codes = [Accounts.payable(supplier.id), Accounts.available(supplier.id), Accounts.deposit(supplier.id)]
     rows = (Posting.objects.filter(account__code__in=codes).exclude(journal__kind=MATURED, account__code=codes[0])
             .select_related("journal", "journal__order", "account").order_by("-id")[:limit])
     lines = []

@@ -6,9 +6,7 @@ is delivered once whatever retries or races happen around it.
 
 import logging
 from datetime import timedelta
-from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Sum
 
@@ -23,7 +21,7 @@ from .compensation import late_delivery_compensate
 from .events import actor_label, order_event, order_events
 from .locking import lock_order
 from .models import ItemStatus, Order, OrderItem, OrderStatus, TopupDispatch, TopupStatus
-from .policies import commission_fen
+from .policies import order_commission_fen
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +108,7 @@ def _items_delivered(items, now) -> None:
 def settlement_lines(*, order: Order, settled_fen: int, source: str = Accounts.ESCROW) -> list[Line]:
     """A delivered sale paid out of `source` (escrow; the buyer's wallet when paid and delivered at once):
     to the supplier less the platform's commission."""
-    commission = commission_fen(settled_fen, Decimal(settings.KAMENG_COMMISSION_RATE))
+    commission = order_commission_fen(order, settled_fen)  # the rate the order was sold at
     return [
         Line(source, settled_fen),
         Line(Accounts.payable(order.product.supplier_id), -(settled_fen - commission)),
@@ -334,7 +332,7 @@ def _deliver_after_refund(*, order: Order, items: list, actor: str) -> None:
         order.save(update_fields=["status", "delivered_at"])
     # The supplier is owed the whole sale less commission, minus anything a refund already settled to it.
     supplier = Accounts.payable(order.product.supplier_id)
-    commission = commission_fen(order.amount_fen, Decimal(settings.KAMENG_COMMISSION_RATE))
+    commission = order_commission_fen(order, order.amount_fen)
     supplier_due = order.amount_fen - commission - _credited(order, supplier)
     commission_due = commission - _credited(order, Accounts.COMMISSION)
     held = max(0, _credited(order, Accounts.ESCROW))

@@ -46,6 +46,9 @@ class Order(ConcurrentTransitionMixin, models.Model):
     # What the buyer saw and agreed to: the product page and its refund rules at this moment. Stored
     # once per distinct content (kameng.orders.snapshots); read and set through `snapshot` below.
     snapshot_version = models.ForeignKey("ProductSnapshot", on_delete=models.PROTECT, null=True, related_name="+")
+    # The platform's commission on this sale, as agreed when it was bought (the supplier's rate then):
+    # read through orders.policies.commission_rate, never the supplier's current rate.
+    commission_rate = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
     terms_text = models.TextField()
     terms_accepted_at = models.DateTimeField()
     created_at = models.DateTimeField()

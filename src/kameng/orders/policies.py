@@ -3,6 +3,8 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
+
 TERMS_VERSION = "2026-11"
 
 TERMS_TEXT_ZH = (
@@ -26,6 +28,19 @@ def commission_fen(amount_fen: int, rate) -> int:
     from kameng.core.money import Money
 
     return Money(amount_fen).rate(rate).fen
+
+
+def commission_rate(order) -> Decimal:
+    """THE commission rate of a sale: the one copied onto the order when it was bought. An order without one
+    (written by a path that does not copy it) falls back to the platform's setting."""
+    if order.commission_rate is not None:
+        return Decimal(order.commission_rate)
+    return Decimal(settings.KAMENG_COMMISSION_RATE)
+
+
+def order_commission_fen(order, amount_fen: int) -> int:
+    """The platform's commission on `amount_fen` of this order's sale."""
+    return commission_fen(amount_fen, commission_rate(order))
 
 
 def promised_by(order):

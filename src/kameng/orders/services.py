@@ -15,6 +15,7 @@ from kameng.core.money import Money
 from kameng.core.times import in_beijing, iso_beijing
 from kameng.inventory import services as inventory
 from kameng.ledger.services import wallet_debit_check
+from kameng.ledger.supplier_terms import rate_at_sale, rate_subquery
 from kameng.payments import services as payments
 
 from .events import actor_label, order_event
@@ -70,7 +71,8 @@ def _validate(*, buyer: User, product_id, quantity, channel, recharge_account, a
         raise Invalid(f"channel is one of {', '.join(Channel.values)}", code="INVALID_CHANNEL")
     if isinstance(product_id, bool) or not isinstance(product_id, int):
         raise NotFound("no such product", code="PRODUCT_NOT_FOUND")
-    product = Product.objects.filter(id=product_id, is_active=True).first()
+    # With the supplier's commission rate in the same query: the order keeps the rate it was sold at.
+    product = Product.objects.filter(id=product_id, is_active=True).annotate(supplier_rate=rate_subquery()).first()
     if product is None:
         raise NotFound("no such product", code="PRODUCT_NOT_FOUND")
     if product.kind == ProductKind.TOPUP:
@@ -131,6 +133,7 @@ def order_create(
             channel=channel,
             recharge_account=_account_to_send(product, recharge_account),
             snapshot=product_snapshot(product),
+            commission_rate=rate_at_sale(product),
             terms_text=terms_text(),
             terms_accepted_at=now,
             created_at=now,

@@ -31,6 +31,7 @@ from kameng.core.errors import Conflict
 from kameng.core.money import Money
 from kameng.inventory import services as inventory
 from kameng.ledger.services import journal_post, wallet_spend
+from kameng.ledger.supplier_terms import rate_at_sale
 from kameng.payments import services as payments
 
 from .events import actor_label, order_events
@@ -50,7 +51,8 @@ def wallet_purchase(*, buyer, product, quantity: int, amount: Money, now) -> Ord
         order = Order.objects.create(
             order_no=new_order_no(), buyer=buyer, product=product, quantity=quantity,
             unit_price_fen=product.price_fen, amount_fen=amount.fen, channel=Channel.WALLET,
-            snapshot=product_snapshot(product), terms_text=terms_text(), terms_accepted_at=now,
+            snapshot=product_snapshot(product), commission_rate=rate_at_sale(product), terms_text=terms_text(),
+            terms_accepted_at=now,
             created_at=now, expires_at=now + timedelta(minutes=settings.KAMENG_ORDER_TTL_MINUTES),
             status=OrderStatus.DELIVERED, paid_at=now, delivered_at=now,
         )

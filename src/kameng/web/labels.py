@@ -47,13 +47,13 @@ ACCOUNT_FAMILIES = {
     "escrow": _("托管资金（已付款未发货）"), "wallet": _("买家钱包余额"), "payable": _("供货商待结算"),
     "available": _("供货商可提现"), "withdrawals_pending": _("提现待打款"), "commission": _("平台佣金"),
     "refund_fees": _("退款手续费"), "promotions": _("平台赠送"), "losses": _("平台承担的损失"),
-    "clearing": _("渠道待清算"),
+    "clearing": _("渠道待清算"), "deposit": _("供货商保证金"),
 }
 JOURNAL_KINDS = {
     "payment_captured": _("收款"), "order_settled": _("发货结算"), "refund": _("退款"), "promotion": _("平台赠送"),
     "supplier_matured": _("售后期满转可提现"), "withdrawal_requested": _("申请提现"),
     "withdrawal_paid": _("提现打款"), "withdrawal_rejected": _("提现驳回"),
-    "late_delivery_compensation": _("迟发补偿"),
+    "late_delivery_compensation": _("迟发补偿"), "deposit_lodged": _("缴纳保证金"),
 }
 
 CATALOGUE = {

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from kameng.core.errors import DomainError
 from kameng.ledger import supplier_money as money
+from kameng.ledger import supplier_terms as terms
 from kameng.ledger.models import WithdrawalStatus
 
 from ..access import role_required, supplier_required
@@ -40,6 +41,7 @@ def supplier_money(request):
         "figures": money.supplier_balance(request.user),
         "lines": money.supplier_statement(request.user),
         "withdrawals": money.withdrawals_of(request.user),
+        "commission_percent": terms.rate_percent(terms.commission_rate_of(request.user.id)),
     })
 
 
