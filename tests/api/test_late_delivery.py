@@ -188,8 +188,8 @@ def test_the_suppliers_page_and_the_admin_set_the_rate_with_the_same_rules(api_a
     assert too_much.status_code == 422 and not Product.objects.filter(name="太多").exists()
 
     product = Product.objects.get(name="迟发有补偿")
-    fields = {"supplier": supplier.id, "name": product.name, "description": "", "kind": "card", "price_fen": 990,
-              "face_value_fen": 1000, "delivery_promise_minutes": 5, "is_active": True, "source_sku": "",
+    fields = {"supplier": supplier.id, "name": product.name, "description": "", "kind": "card", "price": "9.90",
+              "face_value": "10.00", "delivery_promise_minutes": 5, "is_active": True, "source_sku": "",
               "created_at": "2026-11-23 10:00:00", "updated_at": "2026-11-23 10:00:00"}
     bad = ProductAdminForm(data={**fields, "refund_policy": '{"late_delivery_compensation_rate": "0.9"}'},
                            instance=product)

@@ -31,7 +31,7 @@ def test_supplier_changes_a_price_takes_the_product_off_sale_and_reads_the_impor
     expect(row.locator(".sale-state")).to_have_text("在售")
 
     # A new price, and a refund rule the platform refuses first: said at its field, nothing saved.
-    row.locator(f"a[href='/supplier/products/{product.id}/edit/']").click()
+    row.locator(f"td.row-actions a[href='/supplier/products/{product.id}/edit/']").click()  # the 编辑 button
     page.wait_for_url(f"**/supplier/products/{product.id}/edit/")
     page.fill("#id_price", "12.80")
     page.evaluate("document.getElementById('id_personal_reason_fee_rate').removeAttribute('max')")

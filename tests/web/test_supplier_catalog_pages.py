@@ -79,6 +79,8 @@ def test_off_sale_and_back_from_the_list(client, client_as, supplier, make_produ
     back = page.post(f"/supplier/products/{product.id}/sale/", {"on_sale": "1", "back": "edit"})
     assert back["Location"] == f"/supplier/products/{product.id}/edit/"
     assert client.get(f"/products/{product.id}/").status_code == 200
+    page.post(f"/supplier/products/{product.id}/sale/", {})  # neither on nor off: nothing changes
+    assert Product.objects.get(id=product.id).is_active
 
 
 def test_the_import_report_lists_line_numbers_and_downloads_as_csv_without_keys(client_as, supplier, make_product):

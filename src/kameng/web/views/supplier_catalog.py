@@ -95,7 +95,10 @@ def product_edit(request, product_id: int):
 def product_sale(request, product_id: int):
     """上架 or 下架 (the button says which), then back to the page the button was on."""
     product = _mine(request, product_id)
-    on_sale = request.POST.get("on_sale") == "1"
+    if request.POST.get("on_sale") not in ("0", "1"):  # a form that says neither changes nothing
+        messages.error(request, gettext("请使用页面上的“上架”或“下架”按钮。"))
+        return redirect("web:supplier_products")
+    on_sale = request.POST["on_sale"] == "1"
     try:
         product_set_on_sale(actor=request.user, product_id=product.id, on_sale=on_sale)
     except DomainError as exc:
