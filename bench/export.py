@@ -46,7 +46,8 @@ n = payload["orders"]
 supplier = User.objects.create(username="bench_esupplier", password="!", role="supplier")
 buyer = user_create(username="bench_ebuyer", password=payload["password"], role="buyer", phone="13800000000")
 product = product_create(actor=supplier, name="bench 点卡 10 元", kind="card", price="10.00", face_value="10.00")
-snapshot = json.dumps(product_snapshot(product), ensure_ascii=False)
+from kameng.orders.snapshots import version_for
+snapshot = version_for(product_snapshot(product), product_id=product.id)  # one stored version for every order
 now = clock.now()
 t0 = time.monotonic()
 secrets = [CardSecret(product=product, ciphertext=crypto.encrypt(f"BENCH-{k:06d}-ABCD-EFGH-IJKL"),
@@ -65,10 +66,10 @@ with transaction.atomic():
              "wallet": wallet, "escrow": escrow, "supplier": supplier.id}
         cur.execute(f'''
             INSERT INTO {T["Order"]} (order_no, buyer_id, product_id, quantity, unit_price_fen, amount_fen, refunded_fen,
-                channel, recharge_account, status, snapshot, terms_text, terms_accepted_at, created_at, expires_at,
+                channel, recharge_account, status, snapshot_version_id, terms_text, terms_accepted_at, created_at, expires_at,
                 paid_at, delivered_at)
             SELECT 'E' || lpad(k::text, 12, '0'), %(buyer)s, %(product)s, 1, 1000, 1000, 0, 'wallet', '', 'delivered',
-                   %(snapshot)s::jsonb, %(terms)s, t, t, t + interval '15 minutes', t, t + interval '2 seconds'
+                   %(snapshot)s, %(terms)s, t, t, t + interval '15 minutes', t, t + interval '2 seconds'
             FROM (SELECT k, %(now)s::timestamptz - k * interval '37 minutes' AS t FROM generate_series(1, %(n)s) k) s
         ''', p)
         cur.execute(f'''INSERT INTO {T["OrderItem"]} (order_id, position, status, delivered_at, first_revealed_at)

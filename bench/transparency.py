@@ -2,7 +2,7 @@
 """The public refund figures at 1,000,000 refunds: `GET /api/v1/transparency` (and the `/transparency/` page).
 
 Setup (one Django process, set-based SQL): S suppliers with one card product each, B buyers (bulk-inserted), then
-R orders (one per refund, minimal snapshot) and R refunds with their timeline events, `submitted_at` spread evenly
+R orders (one per refund, no snapshot: the figures never read it) and R refunds with their timeline events, `submitted_at` spread evenly
 over the last 365 days (so about R × 30/365 fall in the published window). Per refund k (deterministic):
 reason k mod 8, supplier k mod S; 3% still undecided; of the decided, the first decision comes 0–119 hours after
 submission, 70% approvals, 30% by `system`; every 20th is escalated at 72 h and approved by the platform at 96 h;
@@ -64,10 +64,10 @@ with transaction.atomic(), connection.cursor() as cur:
     lo, hi = cur.fetchone()
     cur.execute(f'''
         INSERT INTO {O} (order_no, buyer_id, product_id, quantity, unit_price_fen, amount_fen, refunded_fen, channel,
-                         recharge_account, status, snapshot, terms_text, terms_accepted_at, created_at, expires_at,
+                         recharge_account, status, terms_text, terms_accepted_at, created_at, expires_at,
                          paid_at, delivered_at)
         SELECT 'T' || lpad(k::text, 12, '0'), %(lo)s + (k %% %(nb)s), (%(products)s::int[])[1 + k %% %(ns)s], 1,
-               1000, 1000, 0, 'wallet', '', 'delivered', '{{}}'::jsonb, '', t, t, t, t, t
+               1000, 1000, 0, 'wallet', '', 'delivered', '', t, t, t, t, t
         FROM (SELECT k, %(now)s::timestamptz - ((k::bigint * 7919) %% 31536000) * interval '1 second'
                      - interval '1 hour' AS t
               FROM generate_series(1, %(n)s) k) s
