@@ -2,8 +2,8 @@
 
 A thread-per-connection server gives a thread to every client from its first byte: twenty clients
 that dribble their headers a byte at a time occupy every thread, and the site stops answering. Here
-gunicorn's asyncio worker reads each request — headers and the whole body, bounded by
-`core.body_limits` — in its event loop, where a waiting client costs a few kilobytes and no thread.
+gunicorn's asyncio worker reads each request — headers (within a deadline, `kameng.serve_worker`) and the
+whole body (bounded in size by `core.body_limits`, in pace by KAMENG_SERVE_BODY_IDLE_TIMEOUT) — in its event loop, where a waiting client costs a few kilobytes and no thread.
 Only a complete request is handed to Django (a plain WSGI application, so views, transactions and
 database connections work exactly as under any WSGI server) in a pool of threads; the answer goes
 back through the event loop, chunk by chunk, so a streamed dossier is never held whole.
@@ -70,8 +70,9 @@ def build_environ(scope, body, length: int) -> dict:
 class BufferedWSGI:
     """An ASGI application that reads whole requests, then runs the WSGI `app` in `threads` threads."""
 
-    def __init__(self, app, *, threads: int):
+    def __init__(self, app, *, threads: int, body_idle_timeout: float | None = None):
         self.app = app
+        self.body_idle_timeout = body_idle_timeout or None  # None: gunicorn's own wait (its `timeout`) alone
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kameng-request")
 
     async def __call__(self, scope, receive, send):
@@ -108,9 +109,15 @@ class BufferedWSGI:
         try:
             size = 0
             while True:
-                message = await receive()
+                try:
+                    message = await asyncio.wait_for(receive(), self.body_idle_timeout)
+                except TimeoutError:
+                    message = {"type": "http.disconnect"}
                 if message["type"] == "http.disconnect":
-                    return
+                    # The client left, or sent no piece of its body for KAMENG_SERVE_BODY_IDLE_TIMEOUT (or
+                    # gunicorn's own `timeout`). One still there is told why (408) and its connection closed
+                    # (its body is unread), never handed a 500; an answer to one that left goes nowhere.
+                    return await self._refuse(send, path, limit, 408)
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > limit:  # a chunked body (no Content-Length) that outgrows its room
@@ -172,6 +179,8 @@ class BufferedWSGI:
 
 
 def application(*, threads: int):
+    from django.conf import settings
+
     from kameng.wsgi import application as wsgi_application
 
-    return BufferedWSGI(wsgi_application, threads=threads)
+    return BufferedWSGI(wsgi_application, threads=threads, body_idle_timeout=settings.KAMENG_SERVE_BODY_IDLE_TIMEOUT)

@@ -37,12 +37,16 @@ def serve(*, host: str, port: int, workers: int | None, with_worker: bool, threa
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers or (2 if sqlite else min(4, 2 * (os.cpu_count() or 1))),
-        # Slow clients wait in the event loop, not in a thread (kameng.asgi); threads run Django.
-        "worker_class": "asgi",
+        # Slow clients wait in the event loop, not in a thread (kameng.asgi); threads run Django. gunicorn's
+        # asyncio worker, with a deadline on reading request headers (kameng.serve_worker).
+        "worker_class": "kameng.serve_worker.KamengWorker",
         "worker_connections": int(os.environ.get("KAMENG_SERVE_CONNECTIONS", "1000")),
         "asgi_lifespan": "on",
         # HTTPS behind a proxy is Django's decision alone (KAMENG_TRUST_X_FORWARDED_PROTO).
         "forwarded_allow_ips": "",
+        # The worker's heartbeat, and gunicorn's own longest wait for a piece of a body (kameng.asgi waits
+        # KAMENG_SERVE_BODY_IDLE_TIMEOUT). Header sizes keep gunicorn's limits (request line 4094 bytes,
+        # 100 fields of 8190 bytes: 414 / 431); header time is kameng.serve_worker's.
         "timeout": 60,
         "graceful_timeout": 10,
         "accesslog": os.environ.get("KAMENG_ACCESS_LOG", "-") or None,  # empty: no access log

@@ -182,6 +182,10 @@ MEDIA_ROOT = DATA_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+# `kameng serve`: seconds a client has to send a request's headers (kameng.serve_worker) and, between two
+# pieces of a body, to send the next one (kameng.asgi); slower clients get 408 and are cut off.
+KAMENG_SERVE_HEADER_TIMEOUT = float(os.environ.get("KAMENG_SERVE_HEADER_TIMEOUT", "10"))
+KAMENG_SERVE_BODY_IDLE_TIMEOUT = float(os.environ.get("KAMENG_SERVE_BODY_IDLE_TIMEOUT", "60"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 # Evidence is measured while it streams in and dropped at its type's limit (aftersales/evidence.py).
 FILE_UPLOAD_HANDLERS = [

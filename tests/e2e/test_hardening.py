@@ -21,6 +21,9 @@ from PIL import Image
 KAMENG = str(Path(sys.executable).with_name("kameng"))
 PASSWORD = "pw123456"
 GOOD = "在王者荣耀兑换页面输入卡密后提示“该卡密已被使用”，时间 11 月 20 日 21:05。"
+# Short deadlines, so that clients can run past them within a test (the defaults are 10 s and 60 s).
+HEADER_TIMEOUT = 3.0
+BODY_IDLE_TIMEOUT = 3.0
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="runs once, in the SQLite pass"
@@ -40,7 +43,8 @@ def served(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(KAMENG_DATA_DIR=str(data), KAMENG_SANDBOX="1", KAMENG_ACCESS_LOG="", TMPDIR=str(tmp),
                DJANGO_SETTINGS_MODULE="kameng.settings", KAMENG_SECURE_COOKIES="1",
-               KAMENG_HSTS_SECONDS="31536000", KAMENG_TRUST_X_FORWARDED_PROTO="1")
+               KAMENG_HSTS_SECONDS="31536000", KAMENG_TRUST_X_FORWARDED_PROTO="1",
+               KAMENG_SERVE_HEADER_TIMEOUT=str(HEADER_TIMEOUT), KAMENG_SERVE_BODY_IDLE_TIMEOUT=str(BODY_IDLE_TIMEOUT))
     env.pop("KAMENG_SIGNING_KEY_PEM", None)
 
     def run(*args):
@@ -254,3 +258,102 @@ def test_fifty_slow_clients_do_not_stop_the_server_answering(served):
         dribbler.join(timeout=5)
         for conn in slow:
             conn.close()
+
+
+def closed_by_server(conn: socket.socket, *, by: float) -> bytes:
+    """Everything the server sent before it closed `conn`; fails if it is still open at monotonic time `by`.
+    A reset counts as closed (bytes a slowloris sent after the close are answered with one)."""
+    received = b""
+    while True:
+        left = by - time.monotonic()
+        assert left > 0, f"the server still holds the connection open; it sent {received[:80]!r}"
+        conn.settimeout(left)
+        try:
+            data = conn.recv(65536)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return received
+        if not data:
+            return received
+        received += data
+
+
+def test_slowloris_connections_are_cut_off_at_the_header_deadline_while_others_are_answered(served):
+    """Two hundred connections that send a request line and then a header byte every half second, and twenty
+    that say nothing: far more than the server's request threads. A normal client is answered at once the
+    whole time, and the server closes every one of them once the header deadline has passed."""
+    import threading
+
+    head = b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+    opened = time.monotonic()
+    dribbling = [socket.create_connection(("127.0.0.1", served["port"]), timeout=5) for _ in range(200)]
+    silent = [socket.create_connection(("127.0.0.1", served["port"]), timeout=5) for _ in range(20)]
+    for conn in dribbling:
+        conn.sendall(head)
+    stop = threading.Event()
+
+    def dribble():
+        while not stop.wait(0.5):
+            for conn in dribbling:
+                try:
+                    conn.send(b"a")
+                except OSError:
+                    pass  # closed by the server
+
+    dribbler = threading.Thread(target=dribble, daemon=True)
+    dribbler.start()
+    try:
+        slowest = 0.0
+        while time.monotonic() < opened + HEADER_TIMEOUT + 1:  # before, at and after the deadline
+            started = time.monotonic()
+            answer = httpx.get(f"{served['api']}/products", timeout=10)
+            slowest = max(slowest, time.monotonic() - started)
+            assert answer.status_code == 200
+        assert slowest < 2, f"a normal request waited {slowest:.1f} s behind the slow clients"
+        by = opened + HEADER_TIMEOUT + 10
+        for conn in dribbling:
+            sent = closed_by_server(conn, by=by)
+            assert sent == b"" or sent.startswith(b"HTTP/1.1 408 "), sent[:200]
+        for conn in silent:
+            assert closed_by_server(conn, by=by) == b""  # nothing asked, nothing answered: just closed
+    finally:
+        stop.set()
+        dribbler.join(timeout=5)
+        for conn in dribbling + silent:
+            conn.close()
+    assert httpx.get(f"{served['api']}/health", timeout=5).status_code == 200
+
+
+def test_a_request_head_left_unfinished_is_answered_408_and_closed(served):
+    with socket.create_connection(("127.0.0.1", served["port"]), timeout=5) as conn:
+        conn.sendall(b"GET /api/v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: appl")
+        answer = closed_by_server(conn, by=time.monotonic() + HEADER_TIMEOUT + 10)
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer[:200]
+    assert b"connection: close" in answer.lower()
+
+
+def test_a_slow_client_within_the_header_deadline_is_answered(served):
+    """A client on a poor line that needs well over a second, but less than the deadline, for its headers."""
+    pieces = [b"GET /api/v1/products HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"Accept: application/json\r\n",
+              b"Connection: close\r\n\r\n"]
+    with socket.create_connection(("127.0.0.1", served["port"]), timeout=5) as conn:
+        for piece in pieces:
+            conn.sendall(piece)
+            time.sleep(HEADER_TIMEOUT / 2 / len(pieces))  # the client's own pace, half the deadline in all
+        answer = closed_by_server(conn, by=time.monotonic() + 10)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+
+
+def test_a_body_that_stops_arriving_is_answered_408_and_changes_nothing(served):
+    supplier = login(served, "supplier")
+    head = (b"POST /api/v1/admin/products HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Authorization: " + supplier.headers["Authorization"].encode() + b"\r\nContent-Length: 200\r\n\r\n"
+            b'{"name": "stalled", "kind": "card", "price": "1.00"')
+    with socket.create_connection(("127.0.0.1", served["port"]), timeout=5) as conn:
+        conn.sendall(head)
+        answer = closed_by_server(conn, by=time.monotonic() + BODY_IDLE_TIMEOUT + 10)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert b'"REQUEST_TIMEOUT"' in answer
+    count = "from kameng.catalog.models import Product; print(Product.objects.filter(name='stalled').count())"
+    assert served["run"]("manage", "shell", "-c", count).splitlines()[-1] == "0"

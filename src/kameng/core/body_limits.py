@@ -61,8 +61,10 @@ def declared_length(value) -> int | None:
 
 def refusal(path: str, limit: int, *, status: int = 413) -> tuple[int, str, bytes]:
     """(status, content type, body) of the answer: the API's error body, or a line of text for pages."""
-    code = "PAYLOAD_TOO_LARGE" if status == 413 else "BAD_REQUEST"
-    detail = f"the request body is larger than {limit // KB} KB" if status == 413 else "invalid Content-Length"
+    code, detail = {
+        413: ("PAYLOAD_TOO_LARGE", f"the request body is larger than {limit // KB} KB"),
+        408: ("REQUEST_TIMEOUT", "the request body stopped arriving"),
+    }.get(status, ("BAD_REQUEST", "invalid Content-Length"))
     message = text_for(code, detail)
     if path.startswith("/api/"):
         body = {"error": {"code": code, "message": message, "detail": detail, "limit_bytes": limit}}

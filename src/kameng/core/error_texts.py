@@ -90,6 +90,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "OUT_OF_STOCK": ("库存不足。", "Not enough stock for this quantity."),
     "OWN_ORDER": ("不能审核自己订单的退款申请。", "You cannot decide a refund on your own order."),
     "PAYLOAD_TOO_LARGE": ("请求体过大。", "The request body is too large."),
+    "REQUEST_TIMEOUT": ("请求发送得太慢，已超时，未做任何更改。", "The request arrived too slowly and timed out; nothing changed."),
     "PAYMENT_NOT_FOUND": ("支付不存在。", "No such payment."),
     "PAYOUT_NOT_FAILED": ("只有失败的退款打款可以重新打款。", "Only a failed payout can be paid again."),
     "PAYOUT_NOT_FOUND": ("没有以此请求号发出的退款。", "No refund was sent with this request number."),
