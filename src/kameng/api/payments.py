@@ -69,7 +69,9 @@ def with_checkout(request, status: int, response: dict, *, payment_key: str = "p
     block = response.get(payment_key) if payment_key else response
     if status != 201 or not isinstance(block, dict) or not block.get("payment_no") or block.get("channel") == "wallet":
         return response  # a wallet payment has no checkout: no query to find that out
-    payment = Payment.objects.select_related("order").filter(payment_no=block["payment_no"]).first()
+    payment = getattr(request, "created_payment", None)  # this request made it: no need to read it back
+    if payment is None or payment.payment_no != block["payment_no"]:  # a replayed answer: read it
+        payment = Payment.objects.select_related("order").filter(payment_no=block["payment_no"]).first()
     if payment is None or payment.channel == "wallet":
         return response
     if not (payment.pay_url or payment.code_url):

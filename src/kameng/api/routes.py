@@ -192,6 +192,7 @@ class OrderIn(Schema):
 def order_create(request, body: OrderIn):
     def work():
         order = orders.order_create(buyer=request.auth, **body.dict())
+        request.created_payment = order.created_payment  # with_checkout opens it without reading it again
         return 201, order_out(order)
 
     status, response = run_idempotent(
