@@ -66,10 +66,10 @@ with transaction.atomic(), connection.cursor() as cur:
                     ON CONFLICT (code) DO NOTHING''')
     cur.execute(f'''
         INSERT INTO {O} (order_no, buyer_id, product_id, quantity, unit_price_fen, amount_fen, refunded_fen, channel,
-                         recharge_account, status, snapshot, terms_text, terms_accepted_at, created_at, expires_at,
+                         recharge_account, status, terms_text, terms_accepted_at, created_at, expires_at,
                          paid_at, delivered_at)
         SELECT 'F' || lpad(k::text, 12, '0'), %(lo)s + (k %% %(nb)s), (%(products)s::int[])[1 + k %% %(ns)s], 1,
-               1000, 1000, 0, 'wallet', '', 'delivered', '{{}}'::jsonb, '', t, t, t, t, t
+               1000, 1000, 0, 'wallet', '', 'delivered', '', t, t, t, t, t
         FROM (SELECT k, %(now)s::timestamptz - ((k::bigint * 7919) %% 31536000) * interval '1 second' AS t
               FROM generate_series(1, %(n)s) k) s
     ''', {"lo": lo, "nb": nb, "products": products, "ns": len(products), "now": now, "n": n_orders})
