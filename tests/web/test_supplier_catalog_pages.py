@@ -120,3 +120,14 @@ def test_an_english_csv_says_its_reasons_in_english(client_as, supplier, make_pr
     csv = client.get(f"/supplier/imports/{batch.id}/report.csv", headers={"Accept-Language": "en"})
     text = b"".join(csv.streaming_content).decode("utf-8-sig")
     assert text.splitlines()[0] == "Line,Reason" and "Empty line" in text
+
+
+def test_the_catalogue_pages_need_a_supplier(client, client_as, buyer, supplier, make_product):
+    product = make_product(keys=1)
+    batch = ImportBatch.objects.get(product=product)
+    as_buyer = client_as(buyer)
+    for url in (f"/supplier/products/{product.id}/edit/", f"/supplier/imports/{batch.id}/report.csv"):
+        assert as_buyer.get(url).status_code == 403, url
+        assert client.get(url).status_code == 302, url
+    assert as_buyer.post(f"/supplier/products/{product.id}/sale/", {"on_sale": "0"}).status_code == 403
+    assert Product.objects.get(id=product.id).is_active
