@@ -221,3 +221,25 @@ def test_a_change_saved_elsewhere_is_recorded_through_the_same_history(admin, ma
     change = product_change_record(actor=admin, product=product, before=before)
     assert change.event == "edited" and change.changes == {"price": ["10.00", "12.50"], "on_sale": [True, False]}
     assert product_change_record(actor=admin, product=product, before=terms_state(product)) is None
+
+
+def test_a_broken_stored_policy_refuses_new_orders_with_409_and_the_case_page_still_opens(
+        api_as, buyer, reviewer, make_product, fund_wallet):
+    from django.test import Client
+
+    from kameng.aftersales.services import refund_create
+
+    fund_wallet(buyer, 10_000)
+    product = make_product(keys=3)
+    bought = _buy(api_as, buyer, product.id)
+    refund = refund_create(buyer=buyer, order_no=bought["order_no"], reason="invalid_key", destination="wallet",
+                           description="兑换页面提示“该卡密无效”，时间 11 月 20 日 21:05，截图稍后上传。")
+    Product.objects.filter(id=product.id).update(refund_policy={"personal_reason_fee_rate": "0.50"})
+    refused = api_as(buyer).post("/orders", {"product_id": product.id, "quantity": 1, "channel": "wallet",
+                                             "accept_terms": True})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "REFUND_POLICY_BROKEN"
+    assert Order.objects.filter(product=product).count() == 1
+    staff = Client()
+    staff.force_login(reviewer)
+    case = staff.get(f"/staff/refunds/{refund.id}/")
+    assert case.status_code == 200 and "当前退款规则无法读取" in case.content.decode()

@@ -97,6 +97,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "PAYOUT_NOT_SENT": ("该退款尚未发往支付渠道，本次未做任何更改。", "This refund was not sent to the gateway; nothing changed."),
     "PRODUCT_DESCRIPTION_TOO_LONG": ("商品描述最多 5000 字。", "A product description is at most 5000 characters."),
     "PRODUCT_NOT_FOUND": ("商品不存在。", "No such product."),
+    "REFUND_POLICY_BROKEN": ("该商品的退款规则无法读取，暂停销售；供货商修正规则后可再购买或上架。",
+                             "This product's refund rules cannot be read: it is not sold until its supplier fixes them."),
     "PRODUCT_NOT_STOCKED": ("只有卡密和兑换链接类（非人工发货）商品可以导入库存。", "Only card and link products sold from stock take keys."),
     "ITEM_ALREADY_REFUNDED": ("该申请的商品此后已通过其他途径退款，无需再申诉，本次未做任何更改。",
                               "An item of this request was refunded another way since; nothing to appeal, nothing changed."),

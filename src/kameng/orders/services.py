@@ -8,7 +8,7 @@ from django.db import transaction
 
 from kameng.accounts.models import User
 from kameng.catalog.models import Product, ProductKind
-from kameng.catalog.policies import RefundPolicy
+from kameng.catalog.policies import RefundPolicy, stored_policy_or_none
 from kameng.core import clock, locks
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kameng.core.money import Money
@@ -75,6 +75,11 @@ def _validate(*, buyer: User, product_id, quantity, channel, recharge_account, a
     product = Product.objects.filter(id=product_id, is_active=True).annotate(supplier_rate=rate_subquery()).first()
     if product is None:
         raise NotFound("no such product", code="PRODUCT_NOT_FOUND")
+    if stored_policy_or_none(product.refund_policy) is None:
+        # Stored rules that do not read (written before every write was checked): an order copies the rules
+        # it is sold under, and there are none to copy. Refused until the supplier fixes them, never a 500.
+        raise Conflict("this product's refund rules are being fixed; it cannot be bought now",
+                       code="REFUND_POLICY_BROKEN")
     if product.kind == ProductKind.TOPUP:
         account = (recharge_account or "").strip() if isinstance(recharge_account, str) else ""
         if not account or len(account) > RECHARGE_ACCOUNT_MAX or not account.isprintable():

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from kameng.aftersales import decisions, services
 from kameng.aftersales.records import platform_record
 from kameng.aftersales.selectors import STAFF_ROLES, evidence_state, refund_for_staff, staff_queue
-from kameng.catalog.policies import RefundPolicy
+from kameng.catalog.policies import stored_policy_or_none
 from kameng.catalog.selectors import product_get
 from kameng.core import clock
 from kameng.core.errors import DomainError
@@ -95,7 +95,8 @@ def _product_comparison(order) -> list[dict]:
             "name": product.name, "description": product.description, "kind": product.get_kind_display(),
             "price": str(Money(product.price_fen)), "face_value": str(Money(product.face_value_fen)),
             "delivery_promise_minutes": str(product.delivery_promise_minutes),
-            "refund_policy": RefundPolicy.from_stored(product.refund_policy).text(lang),
+            "refund_policy": (policy.text(lang) if (policy := stored_policy_or_none(product.refund_policy))
+                              else gettext("（当前退款规则无法读取，商品暂停销售）")),
         }
     from kameng.catalog.models import ProductKind
 
