@@ -128,3 +128,17 @@ def test_a_chargeback_within_available_leaves_the_deposit(bought, advance, api_a
     shown = figures(api_as, supplier)
     assert (shown["available"], shown["deposit"]) == ("0.00", "50.00")
     assert book_check().ok
+
+
+def test_an_order_paid_after_a_rate_change_settles_at_the_rate_it_was_bought_at(api_as, buyer, make_product, supplier,
+                                                                                   finance):
+    assert set_rate(api_as, finance, supplier, "0.10").status_code == 200
+    product = make_product(price="10.00", keys=2)
+    api = api_as(buyer)
+    order = api.post("/orders", {"product_id": product.id, "quantity": 1, "channel": "alipay",
+                                 "accept_terms": True}).json()
+    assert set_rate(api_as, finance, supplier, "0.30").status_code == 200  # before the buyer pays
+    assert api.post(f"/sandbox/payments/{order['payment']['payment_no']}/pay").status_code == 200
+    assert api.get(f"/orders/{order['order_no']}").json()["status"] == "delivered"
+    assert figures(api_as, supplier)["pending"] == "9.00"  # 10 %, as when it was bought
+    assert book_check().ok
