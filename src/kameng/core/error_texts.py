@@ -138,7 +138,25 @@ TEXTS: dict[str, tuple[str, str]] = {
     "USERNAME_TAKEN": ("用户名已被使用。", "This username is taken."),
     "VALIDATION_ERROR": ("请求字段不符合要求。", "The request does not match the expected fields."),
     "WITHDRAW_NOT_ALLOWED": ("当前状态不能撤回。", "A refund in this state cannot be withdrawn."),
+    "CONCURRENT_CHANGE": ("商品正在被同时处理，本次未做任何更改，请重试。", "An item changed while it was being delivered; nothing changed, try again."),
+    "FIELD_NOT_EDITABLE": ("包含不能修改的字段。", "Some of these fields cannot be changed."),
+    "INSUFFICIENT_AVAILABLE": ("可提现余额不足，本次未做任何更改。", "The amount is more than the available balance; nothing changed."),
+    "INVALID_FIELD": ("这些字段不能为空。", "These fields cannot be empty."),
+    "INVALID_HOLIDAY": ("节假日安排格式有误：每行为 日期[~日期],休或班[,名称]，日期写作 YYYY-MM-DD。",
+                        "A holiday line is DATE[~DATE],KIND[,NAME] with dates as YYYY-MM-DD and kind 休 or 班."),
+    "INVALID_LANGUAGE": ("不支持该语言。", "This language is not offered."),
+    "INVALID_ON_SALE": ("上架状态只能是 是 或 否。", "on_sale is true or false."),
+    "INVALID_RATE": ("佣金比例须为 0 到上限之间的小数，最多 4 位小数，例如 0.05。",
+                     "The commission rate is a decimal between 0 and the limit, at most 4 places, e.g. 0.05."),
+    "INVALID_TIME": ("时间须带时区，例如 2026-11-20T21:05:00+08:00。", "The time needs an offset, e.g. 2026-11-20T21:05:00+08:00."),
+    "NOTHING_TO_CHANGE": ("没有需要修改的内容。", "Nothing to change was sent."),
+    "WITHDRAWAL_ALREADY_DECIDED": ("该提现申请已处理，本次未做任何更改。", "This withdrawal was already decided; nothing changed."),
+    "WITHDRAWAL_NOT_FOUND": ("提现申请不存在。", "No such withdrawal."),
 }
+
+
+# Codes whose service message is already specific and in both languages (see the module's docstring).
+SPEAK_FOR_THEMSELVES = frozenset({"CANCEL_NOT_ALLOWED", "DESCRIPTION_TOO_VAGUE", "REASON_NOT_ELIGIBLE"})
 
 
 def text_for(code: str, fallback: str) -> str:
