@@ -248,3 +248,15 @@ def test_timestamps_are_beijing_not_utc(client_as, make_user, fund_wallet, buyer
 def _next_beijing_midnight() -> datetime:
     today = clock.now().astimezone(BEIJING).date()
     return datetime.combine(today + timedelta(days=1), time(0), tzinfo=BEIJING)
+
+
+def test_a_suppliers_deposit_reads_in_words(client_as, make_user, supplier):
+    from kameng.ledger.supplier_terms import deposit_lodge
+
+    finance_user = make_user("finance")
+    deposit_lodge(actor=finance_user, supplier_id=supplier.id, amount="500.00")
+    finance = client_as(finance_user)
+    balances = finance.get("/finance/balances/").content.decode()
+    assert "供货商保证金" in balances and "¥500.00" in balances
+    journals = finance.get("/finance/journals/", {"family": "deposit"}).content.decode()
+    assert "<strong>缴纳保证金</strong>" in journals and f"供货商保证金 · {supplier.username}" in journals
