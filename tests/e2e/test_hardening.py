@@ -357,3 +357,39 @@ def test_a_body_that_stops_arriving_is_answered_408_and_changes_nothing(served):
     assert b'"REQUEST_TIMEOUT"' in answer
     count = "from kameng.catalog.models import Product; print(Product.objects.filter(name='stalled').count())"
     assert served["run"]("manage", "shell", "-c", count).splitlines()[-1] == "0"
+
+
+def test_multipart_text_fields_are_gated_like_other_forms(served):
+    """Over a real socket: text parts beside an evidence file (API) and beside a key file (the supplier's page)
+    holding a NUL or bytes that are not UTF-8 are refused 400 INVALID_TEXT and change nothing; the file's own
+    bytes (a PNG is full of NULs) are not text."""
+    supplier = login(served, "supplier")
+    product = supplier.post("/admin/products", json={"name": "多部分", "kind": "card", "price": "2.00",
+                                                     "face_value": "2.00"}).json()
+    supplier.post(f"/admin/products/{product['id']}/keys", json={"keys": ["MULTIPART-KEY-1"]})
+    buyer = login(served, "buyer")
+    order = buyer.post("/orders", json={"product_id": product["id"], "quantity": 1, "channel": "wechat",
+                                        "accept_terms": True}).json()
+    buyer.post(f"/sandbox/payments/{order['payment']['payment_no']}/pay")
+    refund = buyer.post("/refunds", json={"order_no": order["order_no"], "reason": "key_already_used",
+                                          "description": GOOD, "destination": "wallet"}).json()
+    evidence = lambda: len(buyer.get(f"/refunds/{refund['id']}").json()["evidence"])  # noqa: E731
+    before = evidence()
+    for bad in (b"a\x00b", b"\xff\xfe\xfd"):  # written by hand: httpx would send a str field as UTF-8
+        body = (b"--b\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n" + bad +
+                b"\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"shot.png\"\r\n"
+                b"Content-Type: image/png\r\n\r\n" + png() + b"\r\n--b--\r\n")
+        answer = buyer.post(f"/refunds/{refund['id']}/evidence", content=body,
+                            headers={"Content-Type": "multipart/form-data; boundary=b"})
+        assert answer.status_code == 400, answer.text[:300]
+        assert answer.json()["error"]["code"] == "INVALID_TEXT"
+    assert evidence() == before
+    kept = buyer.post(f"/refunds/{refund['id']}/evidence", files={"file": ("shot.png", png(), "image/png")})
+    assert kept.status_code == 201, kept.text[:300]
+
+    pages = page_login(served, "supplier")
+    refused = pages.post(f"/supplier/products/{product['id']}/import/", data={"note": "a\x00b"},
+                         files={"file": ("keys.txt", b"MULTIPART-KEY-2\n", "text/plain")})
+    assert refused.status_code == 400, refused.text[:300]
+    batches = f"from kameng.inventory.models import ImportBatch; print(ImportBatch.objects.filter(product_id={product['id']}).count())"
+    assert served["run"]("manage", "shell", "-c", batches).splitlines()[-1] == "1"  # the API's import alone

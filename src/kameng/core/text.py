@@ -39,6 +39,16 @@ def text_problem(value: str) -> str | None:
     return "nul" if match.group() == "\x00" else "surrogate"
 
 
+def body_field_problem(value: str) -> str | None:
+    """Why a form field sent in a request body cannot be taken: `text_problem`, or "not_utf8".
+
+    Django decodes form bodies (url-encoded and multipart) with errors="replace": bytes that are not UTF-8
+    arrive as U+FFFD, the replacement character, and would be stored as text nobody wrote. Its presence is
+    all that is left to tell; a person does not type it.
+    """
+    return text_problem(value) or ("not_utf8" if "\ufffd" in value else None)
+
+
 def refuse_unstorable(value: str, *, field: str = "text") -> str:
     """`value` unchanged when it can be stored; InvalidText otherwise. For passwords, codes and identifiers."""
     problem = text_problem(value)
