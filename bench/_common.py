@@ -136,7 +136,7 @@ class Http:
                     self.conn.close()
                     self.conn = None
                 break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            except (http.client.RemoteDisconnected, http.client.CannotSendRequest, ConnectionResetError, BrokenPipeError):
                 # a keep-alive connection the server had already closed: reconnect once
                 self.conn.close()
                 self.conn = None

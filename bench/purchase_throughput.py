@@ -213,20 +213,33 @@ class FormPoster:
     """A keep-alive client for the gateway's form-encoded notification (no auth, as a gateway sends it)."""
 
     def __init__(self, port: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.port = port
+        self.conn = None
 
     def post(self, path: str, fields: dict) -> tuple[int, dict | None]:
-        self.conn.request("POST", path, body=urllib.parse.urlencode(fields),
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
-        response = self.conn.getresponse()
-        raw = response.read()
+        for attempt in (1, 2):  # a keep-alive connection the server closed meanwhile: reconnect once
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            try:
+                self.conn.request("POST", path, body=urllib.parse.urlencode(fields),
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+                response = self.conn.getresponse()
+                raw = response.read()
+                break
+            except (http.client.RemoteDisconnected, http.client.CannotSendRequest, ConnectionResetError,
+                    BrokenPipeError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
         try:
             return response.status, json.loads(raw) if raw else None
         except ValueError:
             return response.status, None
 
     def close(self):
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
 
 
 def sandbox_notification(secret: str, payment_no: str, amount: str) -> dict:
