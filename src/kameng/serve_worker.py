@@ -11,7 +11,8 @@ connection opening, or of the first byte of a later request on a kept-alive conn
 started a request and did not finish its headers in time gets `408 Request Timeout` and the connection is
 closed; a connection that sent nothing at all is closed without an answer (RFC 9112 §9.5: an idle
 connection may be closed, and an unasked-for 408 there could be read as the answer to a request the
-client is only now sending). Nothing here touches a thread: the timer lives in the event loop, and
+client is only now sending). Connections beyond `worker_connections` (KAMENG_SERVE_CONNECTIONS), which that
+worker counts but does not cap, are answered 503 and closed at once. Nothing here touches a thread: the timer lives in the event loop, and
 Django (`kameng.asgi`) sees only requests that arrived whole.
 """
 
@@ -32,6 +33,14 @@ class HeaderDeadlineProtocol(ASGIProtocol):
 
     def connection_made(self, transport):
         super().connection_made(transport)
+        if self.worker.nr_conns > self.worker.worker_connections:
+            # gunicorn's asyncio worker counts connections but does not cap them: past KAMENG_SERVE_CONNECTIONS
+            # a newcomer is told at once to come back, before it can hold a file descriptor.
+            self._send_error_response(503, "too many connections", extra_headers=(("Retry-After", "1"),))
+            self._close_transport()
+            if self._request_ready is not None:
+                self._request_ready.set()  # the connection's task ends now instead of waiting for a request
+            return
         if self._speaks_http1():
             self._arm_header_deadline()  # a connection that never says anything is bounded too
 

@@ -393,3 +393,33 @@ def test_multipart_text_fields_are_gated_like_other_forms(served):
     assert refused.status_code == 400, refused.text[:300]
     batches = f"from kameng.inventory.models import ImportBatch; print(ImportBatch.objects.filter(product_id={product['id']}).count())"
     assert served["run"]("manage", "shell", "-c", batches).splitlines()[-1] == "1"  # the API's import alone
+
+
+def test_connections_beyond_the_cap_are_refused_at_once_and_the_cap_frees_at_the_deadline(tmp_path):
+    """gunicorn's asyncio worker counts connections but does not cap them: KAMENG_SERVE_CONNECTIONS does."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(KAMENG_DATA_DIR=str(tmp_path / "data"), KAMENG_ACCESS_LOG="", DJANGO_SETTINGS_MODULE="kameng.settings",
+               KAMENG_SERVE_CONNECTIONS="20", KAMENG_SERVE_HEADER_TIMEOUT=str(HEADER_TIMEOUT))
+    subprocess.run([KAMENG, "migrate", "-v", "0"], env=env, check=True, timeout=120)
+    port = free_port()
+    proc = subprocess.Popen([KAMENG, "serve", "--port", str(port), "--workers", "1", "--no-worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    held = []
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        opened = time.monotonic()
+        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(30)]
+        answers = [closed_by_server(conn, by=opened + HEADER_TIMEOUT + 10) for conn in held]
+        refused = [a for a in answers if a.startswith(b"HTTP/1.1 503 ")]
+        assert len(refused) == 10 and all(a == b"" for a in answers if a not in refused), answers
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).status_code == 200
+    finally:
+        for conn in held:
+            conn.close()
+        proc.terminate()
+        proc.wait(timeout=20)
