@@ -56,8 +56,9 @@ def served(tmp_path_factory):
     for role in ("buyer", "supplier"):
         run("createuser", role, "--password", PASSWORD, "--role", role, *(["--phone", "13800000000"] if role == "buyer" else []))
     port = free_port()
-    proc = subprocess.Popen([KAMENG, "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # The server's log goes to a file: a pipe nobody reads fills up and stops the server mid-request.
+    log = open(tmp_path_factory.mktemp("kameng-log") / "serve.log", "w+")  # noqa: SIM115
+    proc = subprocess.Popen([KAMENG, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=log)
     root = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
@@ -67,10 +68,12 @@ def served(tmp_path_factory):
             time.sleep(0.1)
     else:
         proc.kill()
-        pytest.fail("kameng serve did not start: " + proc.stderr.read()[-2000:])
+        log.seek(0)
+        pytest.fail("kameng serve did not start: " + log.read()[-2000:])
     yield {"root": root, "api": f"{root}/api/v1", "data": data, "tmp": tmp, "port": port, "run": run}
     proc.terminate()
     proc.wait(timeout=20)
+    log.close()
 
 
 def login(served, name):

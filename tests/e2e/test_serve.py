@@ -43,8 +43,10 @@ def server(tmp_path_factory):
     ids = {role: run("createuser", role, "--password", "pw123456", "--role", role, *(["--phone", "13800000000"] if role == "buyer" else []))
            for role in ("buyer", "supplier", "admin")}
     port = free_port()
+    # The server's log goes to a file: a pipe nobody reads fills up and stops the server mid-request.
+    log = open(tmp_path_factory.mktemp("kameng-log") / "serve.log", "w+")  # noqa: SIM115
     proc = subprocess.Popen([KAMENG, "serve", "--port", str(port), "--workers", "1"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}/api/v1"
     for _ in range(100):
         try:
@@ -54,10 +56,12 @@ def server(tmp_path_factory):
             time.sleep(0.1)
     else:
         proc.kill()
-        pytest.fail("kameng serve did not start: " + proc.stderr.read()[-2000:])
+        log.seek(0)
+        pytest.fail("kameng serve did not start: " + log.read()[-2000:])
     yield {"base": base, "run": run, "ids": ids, "data": data}
     proc.terminate()
     proc.wait(timeout=15)
+    log.close()
 
 
 def login(base, name):
