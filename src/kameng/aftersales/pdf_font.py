@@ -13,7 +13,7 @@ characters they use. A summary that needs a character outside the working set (a
 again from the full face, so text is never lost: slower, always correct.
 
 When: cutting the face down takes tens of seconds of one core, once. It never happens inside a request:
-the first summary that finds no file starts it on a background thread (one per data directory, by an
+the first summary that finds no file starts it in a child process at low priority (one per data directory, by an
 exclusive lock file) and embeds from the full face meanwhile, as before. `KAMENG_PDF_FONT_CACHE=0` turns
 the cache off (the tests do, but for the ones about it).
 """
@@ -21,6 +21,8 @@ the cache off (the tests do, but for the ones about it).
 import hashlib
 import logging
 import os
+import subprocess
+import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +42,7 @@ FONT_CANDIDATES = (
 )
 WORKING_SET_VERSION = 1
 _building = threading.Lock()
+_builder: subprocess.Popen | None = None
 
 
 class FontMissing(DomainError):
@@ -98,19 +101,18 @@ def font_for_summary() -> tuple[str, int, bool]:
 
 
 def start_building(target: Path) -> None:
-    if not _building.acquire(blocking=False):
-        return  # this process is building it already
-    thread = threading.Thread(target=_build_then_release, args=(target,), name="pdf-font-cache", daemon=True)
-    thread.start()
-
-
-def _build_then_release(target: Path) -> None:
-    try:
-        build(target)
-    except Exception:  # a summary still works from the full font; say why the fast one is missing
-        logger.exception("could not prepare the dossier font cache at %s", target)
-    finally:
-        _building.release()
+    """Cut the font down in a child process, at low priority: a thread would hold this process's GIL for
+    the tens of seconds it takes, and every request this process serves meanwhile would wait (the served
+    e2e tests timed out on exactly that). One child per process at a time; the lock file in `build` keeps
+    it to one per data directory."""
+    global _builder
+    with _building:
+        if _builder is not None and _builder.poll() is None:
+            return  # still at it
+        _builder = subprocess.Popen(
+            [sys.executable, "-m", "kameng.aftersales.pdf_font", str(target)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        )
 
 
 def build(target: Path, chars=None) -> bool:
@@ -153,3 +155,19 @@ def _now() -> float:
     import time
 
     return time.time()  # a file's age on disk, not platform time: the test clock has no say here
+
+
+def _main(target: str) -> int:
+    """The child of `start_building`: build at low priority and say why if it cannot."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    os.nice(10)
+    try:
+        build(Path(target))
+    except Exception:  # a summary still works from the full font; say why the fast one is missing
+        logger.exception("could not prepare the dossier font cache at %s", target)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1]))
