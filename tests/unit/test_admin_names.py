@@ -122,6 +122,19 @@ def test_a_good_product_is_saved_with_its_yuan_as_fen_and_its_policy_whole(staff
     assert product.price_fen == 9800 and product.refund_policy["personal_reason_fee_rate"] == "0.05"
 
 
+def test_an_admins_edit_joins_the_products_change_history(staff, make_user):
+    from kameng.catalog.models import ProductChange
+
+    staff.post("/admin/catalog/product/add/", _product_form(make_user))
+    product = Product.objects.get()
+    assert not ProductChange.objects.filter(product=product).exists()
+    edited = staff.post(f"/admin/catalog/product/{product.id}/change/", _product_form(make_user, price="88.80"))
+    assert edited.status_code == 302, edited.content.decode()[:2000]
+    change = ProductChange.objects.get(product=product)
+    assert change.actor.is_superuser or change.actor.role == "admin"
+    assert change.changes["price"] == ["98.00", "88.80"]
+
+
 @pytest.mark.parametrize("stored", [{"personal_reason_fee_rate": "0.50"}, {"refund_window_hours": None}, {"x": 1},
                                     ["list"], "text", 7])
 def test_a_product_page_never_fails_on_a_stored_policy(make_product, make_user, stored):

@@ -11,6 +11,7 @@ from kameng.core.errors import Invalid
 from kameng.core.money import Money
 
 from .models import Product, SupplierNotification, SupplierSource
+from .services import product_change_record, terms_state
 from .suppliers.base import SupplierError
 
 MAX_PRICE_FEN = 10**11  # what product creation accepts (catalog.services)
@@ -228,3 +229,11 @@ class ProductAdmin(YuanAdmin):
     list_filter = ("kind", "is_manual", "is_active", "source")
     search_fields = ("name",)
     raw_id_fields = ("supplier",)
+
+    def save_model(self, request, obj, form, change):
+        # An admin's edit joins the product's change history like a supplier's (who, when, old → new), so a
+        # buyer's dispute can still show the page as it was.
+        before = terms_state(Product.objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        if before is not None:
+            product_change_record(actor=request.user, product=obj, before=before)
