@@ -50,12 +50,13 @@ from kameng.core import clock
 from kameng.orders.models import Order, OrderItem
 from kameng.orders.policies import terms_text
 from kameng.orders.services import product_snapshot
+from kameng.orders.snapshots import version_for
 
 supplier = user_create(username="bench_supplier", password=payload["password"], role="supplier")
 reviewer = user_create(username="bench_reviewer", password=payload["password"], role="reviewer")
 senior = user_create(username="bench_senior", password=payload["password"], role="senior_reviewer")
 product = product_create(actor=supplier, name="bench 游戏点卡 100 元", kind="card", price="100.00", face_value="100.00")
-snapshot = json.dumps(product_snapshot(product), ensure_ascii=False)
+version = version_for(product_snapshot(product), product_id=product.id)  # one shared snapshot, as orders point at
 now = clock.now()
 t0 = time.monotonic()
 O, I, R, RI, E = (m._meta.db_table for m in (Order, OrderItem, Refund, RefundItem, RefundEvent))
@@ -67,13 +68,13 @@ with transaction.atomic(), connection.cursor() as cur:
     # orders: paid and delivered 1-20 days ago, one item each
     cur.execute(f'''
         INSERT INTO {O} (order_no, buyer_id, product_id, quantity, unit_price_fen, amount_fen, refunded_fen, channel,
-                         recharge_account, status, snapshot, terms_text, terms_accepted_at, created_at, expires_at,
+                         recharge_account, status, snapshot_version_id, terms_text, terms_accepted_at, created_at, expires_at,
                          paid_at, delivered_at)
         SELECT 'B' || lpad(g::text, 12, '0'), %(lo)s + (g %% %(nb)s), %(product)s, 1, 10000, 10000, 0, 'wallet',
-               '', 'delivered', %(snapshot)s::jsonb, %(terms)s, t, t, t + interval '15 minutes', t, t + interval '2 seconds'
+               '', 'delivered', %(version)s, %(terms)s, t, t, t + interval '15 minutes', t, t + interval '2 seconds'
         FROM (SELECT g, %(now)s::timestamptz - interval '12 days' - (g %% 691) * interval '11 minutes' AS t
               FROM generate_series(1, %(n)s) g) s
-    ''', {"lo": lo, "nb": nb, "product": product.id, "snapshot": snapshot, "terms": terms_text(), "now": now, "n": n})
+    ''', {"lo": lo, "nb": nb, "product": product.id, "version": version, "terms": terms_text(), "now": now, "n": n})
     cur.execute(f'''
         INSERT INTO {I} (order_id, position, status, delivered_at, first_revealed_at)
         SELECT id, 1, 'refund_pending', delivered_at, NULL FROM {O} WHERE product_id = %(product)s
@@ -84,7 +85,7 @@ with transaction.atomic(), connection.cursor() as cur:
                          refund_amount_fen, fee_rate, needs_evidence, liable, submitted_at, sla_due_at, sla_paused_at,
                          info_due_at, escalated, urged_at, decided_at, first_decided_by_id, final_decided_by_id,
                          reject_reason_code, decision_note, appeal_due_at, appeal_description, appealed_at,
-                         expected_arrival_by, refunded_at, closed_reason)
+                         expected_arrival_by, refunded_at, closed_reason, supplier_answer, supplier_note)
         SELECT 'R20261122' || lpad(k::text, 10, '0'), id, buyer_id, 'not_as_described',
                '卡密面值与页面描述不符：页面写 100 元，充值后只到账 50 元，附充值记录截图。', 'original',
                st, amount_fen, 0, amount_fen, '0.00', true, 'supplier', sub,
@@ -101,7 +102,7 @@ with transaction.atomic(), connection.cursor() as cur:
                CASE WHEN st = 'appealed' THEN sub + interval '8 days' END,
                CASE WHEN st = 'appealed' THEN '补充了运营商的充值流水，显示只到账 50 元。' ELSE '' END,
                CASE WHEN st = 'appealed' THEN sub + interval '2 days' END,
-               NULL, NULL, ''
+               NULL, NULL, '', '', ''
         FROM (SELECT o.id, o.buyer_id, o.amount_fen, row_number() OVER (ORDER BY o.id) AS k,
                      %(now)s::timestamptz - (row_number() OVER (ORDER BY o.id) * 1037 %% 1036800) * interval '1 second' AS sub,
                      CASE WHEN row_number() OVER (ORDER BY o.id) %% 100 < 7 THEN 'awaiting_buyer'
