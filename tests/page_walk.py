@@ -57,6 +57,8 @@ PAGES = {
     "web:finance_balances": ("finance", lambda w: {}),
     "web:finance_journals": ("finance", lambda w: {}),
     "web:finance_refunds_paid": ("finance", lambda w: {}),
+    "web:finance_suppliers": ("finance", lambda w: {}),
+    "web:finance_supplier": ("finance", lambda w: {"supplier_id": w.users["supplier"].id}),
 }
 
 # More states of the pages that change most with their data (each is walked like a page).
@@ -246,6 +248,11 @@ def build_world(make_user, make_product, fund_wallet) -> World:
     withdrawal_reject(actor=finance, withdrawal_id=withdrawal_request(supplier=supplier, amount="3.00").id,
                       note="收款账户信息不完整，请核对后重新申请。")
     withdrawal_request(supplier=supplier, amount="8.88")
+    # Its terms: a rate changed with a note, a deposit lodged (finance's 供货商 pages show both).
+    from kameng.ledger.supplier_terms import commission_rate_set, deposit_lodge
+
+    commission_rate_set(actor=finance, supplier_id=supplier.id, rate="0.0525", note="按年度合作协议调整为 5.25%。")
+    deposit_lodge(actor=finance, supplier_id=supplier.id, amount="5000.00", note="银行转账到账")
     return w
 
 

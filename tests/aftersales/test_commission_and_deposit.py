@@ -72,7 +72,7 @@ def test_a_rate_is_set_by_finance_only_and_validated(api_as, supplier, finance, 
 
 
 def test_a_deposit_is_recorded_once_through_the_ledger_and_shown_to_the_supplier(api_as, supplier, finance, client):
-    for bad in ("0", "-5.00", "1.001", "abc", 5.5):
+    for bad in ("0", "-5.00", "1.001", "abc", 5.5, "1e30", "100000000.01"):  # past ¥100,000,000 is a typo
         assert lodge(api_as, finance, supplier, bad).status_code == 422, bad
     assert lodge(api_as, supplier, supplier, "100.00").status_code == 403
     first = lodge(api_as, finance, supplier, "100.00", key="dep-1")

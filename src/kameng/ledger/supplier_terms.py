@@ -28,6 +28,7 @@ from .services import Accounts, Line, balance, journal_post
 
 DEPOSIT_LODGED = "deposit_lodged"
 MAX_RATE = Decimal("0.5")  # a commission above half the sale is a typo, not a term
+MAX_DEPOSIT = Money(10_000_000_000)  # ¥100,000,000: more is a typo (and stays far inside the ledger's 64-bit fen)
 
 
 def default_rate() -> Decimal:
@@ -105,15 +106,22 @@ def commission_rate_set(*, actor, supplier_id, rate, note: str = "") -> Supplier
     return terms
 
 
+def parse_deposit_amount(amount) -> Money:
+    """A deposit in yuan, more than 0 and at most MAX_DEPOSIT (the finance page checks it before asking to
+    confirm). ArithmeticError: Decimal gives up on exponents like "1e30" with its own error, not a 500."""
+    try:
+        money = Money.parse(amount)
+    except (InvalidAmount, ArithmeticError) as exc:
+        raise Invalid(f"amount: {exc}", code="INVALID_AMOUNT") from exc
+    if money.fen <= 0 or money > MAX_DEPOSIT:
+        raise Invalid(f"amount is more than 0 and at most {MAX_DEPOSIT}", code="INVALID_AMOUNT")
+    return money
+
+
 def deposit_lodge(*, actor, supplier_id, amount, note: str = "") -> Journal:
     """Record a deposit the supplier paid into the platform's bank account."""
     _finance(actor)
-    try:
-        money = Money.parse(amount)
-    except InvalidAmount as exc:
-        raise Invalid(f"amount: {exc}", code="INVALID_AMOUNT") from exc
-    if money.fen <= 0:
-        raise Invalid("amount must be more than 0", code="INVALID_AMOUNT")
+    money = parse_deposit_amount(amount)
     supplier = _supplier(supplier_id)
     with transaction.atomic():
         # Each lodging is its own journal (a retried request is answered once through its Idempotency-Key).

@@ -42,6 +42,9 @@ CONFIRMATIONS = {
                                        danger=False),
     "withdrawal_reject": Confirmation(_("确认驳回提现"), _("确定驳回这笔提现吗？金额将退回供货商的可提现余额。"),
                                       _("确认驳回")),
+    "deposit_lodge": Confirmation(_("确认记录保证金"),
+                                  _("确认已收到供货商缴纳的这笔保证金吗？记录后计入其保证金余额，不能撤销。"),
+                                  _("确认记录"), danger=False),
 }
 
 
