@@ -24,6 +24,7 @@ from kameng.core.errors import DomainError
 from kameng.core.money import fen_str
 from kameng.core.times import for_person
 from kameng.inventory.models import RevealRecord
+from kameng.web.labels import label
 
 from .evidence import evidence_thumbnail
 from .models import Reason, RefundStatus, RejectReason
@@ -33,23 +34,7 @@ FONT = "cjk"
 THUMB_MM = 28
 
 
-EVENT_LABELS = {
-    "submitted": "提交申请", "info_requested": "审核员请求补充材料", "buyer_answered": "买家已补充", "message": "留言",
-    "evidence_added": "上传证据", "evidence_removed": "撤下证据", "opened": "审核员开始审核", "approved": "审核通过",
-    "rejected": "驳回", "appealed": "提交申诉", "appeal_approved": "申诉通过", "appeal_rejected": "申诉驳回（最终）",
-    "urged": "催办，已升级", "withdrawn": "撤回", "closed": "关闭", "refunding": "退款处理中", "refunded": "退款到账",
-    "put_to_supplier": "转交供货商答复", "supplier_accepted": "供货商同意退款", "supplier_contested": "供货商提出异议",
-    "supplier_silent": "供货商逾期未答复，视为同意", "escalated": "超过审核期限，已升级高级审核员",
-    "auto_approved": "超过审核期限，平台自动同意",
-    "evidence_reminded": "已提醒买家补充证据", "evidence_overdue": "补证期限已过，买家未提供证据",
-}
-ROLE_LABELS = {"buyer": "买家", "reviewer": "审核员", "senior_reviewer": "高级审核员", "admin": "管理员",
-               "supplier": "供货商", "system": "系统", "finance": "财务"}
-CHANNEL_LABELS = {"alipay": "支付宝", "wechat": "微信支付", "bank": "银行卡", "wallet": "钱包余额"}
-PAYMENT_STATUS = {"pending": "待支付", "succeeded": "支付成功", "failed": "支付失败", "closed": "已关闭",
-                  "refunded": "已退款"}
-SOURCE_LABELS = {"buyer": "买家上传", "platform": "平台记录", "staff": "审核员"}
-KIND_LABELS = {"image": "图片", "video": "视频", "pdf": "PDF", "text": "文本", "record": "平台记录"}
+# Labels come from the one catalogue (web/labels.py), read in Chinese: `summary_pdf` overrides the language.
 
 
 def _when(moment) -> str:
@@ -58,8 +43,8 @@ def _when(moment) -> str:
 
 def _actor(actor: str) -> str:
     role, _sep, name = actor.partition(":")
-    label = ROLE_LABELS.get(role, role)
-    return f"{label} {name}".strip() if name else label
+    who = label("role", role)
+    return f"{who} {name}".strip() if name else who
 
 
 def _policy_lines(policy: dict) -> list[str]:
@@ -163,7 +148,7 @@ def _build(refund, evidence, generated_at, font: tuple[str, int], *, cut_down: b
     pdf.fact("订单号", order.order_no)
     pdf.fact("商品", f"{snapshot.get('name', '')} × {order.quantity}")
     pdf.fact("订单金额", f"¥{fen_str(order.amount_fen)}")
-    pdf.fact("支付方式", CHANNEL_LABELS.get(order.channel, order.channel))
+    pdf.fact("支付方式", label("channel", order.channel))
     pdf.fact("申请原因", str(dict(Reason.choices).get(refund.reason, refund.reason)))
     pdf.fact("问题描述", refund.description)
     pdf.fact("申请金额", f"¥{fen_str(refund.amount_fen)}（手续费 ¥{fen_str(refund.fee_fen)}，"
@@ -177,13 +162,13 @@ def _build(refund, evidence, generated_at, font: tuple[str, int], *, cut_down: b
         pdf.fact("处理说明", refund.decision_note)
 
     pdf.heading("三、时间（北京时间）")
-    for label, moment in (("下单", order.created_at), ("支付", order.paid_at), ("发货", order.delivered_at),
+    for what, moment in (("下单", order.created_at), ("支付", order.paid_at), ("发货", order.delivered_at),
                           ("提交申请", refund.submitted_at), ("审核期限", refund.sla_due_at),
                           ("证据期限", refund.evidence_due_at),
                           ("证据期限已过，未收到证据", refund.evidence_overdue_at), ("作出决定", refund.decided_at),
                           ("申诉期限", refund.appeal_due_at), ("退款到账", refund.refunded_at)):
         if moment:
-            pdf.fact(label, _when(moment))
+            pdf.fact(what, _when(moment))
 
     pdf.heading("四、购买时的规则（下单时的商品页快照）")
     pdf.fact("承诺发货", f"{snapshot.get('delivery_promise_minutes', '—')} 分钟内")
@@ -194,8 +179,8 @@ def _build(refund, evidence, generated_at, font: tuple[str, int], *, cut_down: b
 
     pdf.heading("五、平台自己的记录")
     for payment in order.payments.order_by("id"):
-        pdf.line(f"支付 {payment.payment_no}：{CHANNEL_LABELS.get(payment.channel, payment.channel)} "
-                 f"¥{fen_str(payment.amount_fen)}，{PAYMENT_STATUS.get(payment.status, payment.status)}，"
+        pdf.line(f"支付 {payment.payment_no}：{label('channel', payment.channel)} "
+                 f"¥{fen_str(payment.amount_fen)}，{label('payment_status', payment.status)}，"
                  f"{_when(payment.paid_at)}")
     for item in order.items.order_by("position"):
         delivered = _when(item.delivered_at) if item.delivered_at else "未发货"
@@ -209,7 +194,7 @@ def _build(refund, evidence, generated_at, font: tuple[str, int], *, cut_down: b
     for event in refund.events.order_by("id"):
         note = f" — {event.note}" if event.note and event.event in ("message", "rejected", "approved", "appealed",
                                                                      "info_requested", "supplier_contested") else ""
-        pdf.line(f"{for_person(event.at)}  {EVENT_LABELS.get(event.event, '其他')}（{_actor(event.actor)}）{note}")
+        pdf.line(f"{for_person(event.at)}  {label('event', event.event)}（{_actor(event.actor)}）{note}")
 
     pdf.heading("七、证据清单")
     for item in evidence:
@@ -234,8 +219,8 @@ def _build(refund, evidence, generated_at, font: tuple[str, int], *, cut_down: b
 def _evidence_row(pdf: _Summary, item) -> None:
     removed = getattr(item, "removed_at", None)
     lines = [
-        f"#{item.id} {item.original_name or '（无文件名）'} · {SOURCE_LABELS.get(item.source, '其他')} · "
-        f"{KIND_LABELS.get(item.kind, '文件')} · {item.size} 字节 · 接收 {_when(item.received_at)}",
+        f"#{item.id} {item.original_name or '（无文件名）'} · {label('evidence_source', item.source)} · "
+        f"{label('evidence_kind', item.kind)} · {item.size} 字节 · 接收 {_when(item.received_at)}",
     ]
     if removed:
         lines.append(f"买家已于 {_when(removed)} 撤下，不作为证据（文件仍保留在记录中）。")
