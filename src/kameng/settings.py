@@ -121,6 +121,12 @@ else:
     # No wait is unbounded: a held row lock or a runaway query ends in a clean 503 (LOCK_TIMEOUT,
     # STATEMENT_TIMEOUT; see kameng.core.locks) instead of piling requests up behind it. Seconds; 0 = off.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
+    # Values travel apart from the SQL (server-side binding), so a statement the connection has run 5 times
+    # is prepared and PostgreSQL stops parsing and planning it again: the purchase path repeats a dozen
+    # statements, and this cut PostgreSQL's CPU per purchase by a fifth (bench/RESULTS.md, issue 11).
+    # KAMENG_DB_PREPARED=0 turns preparing off, for a transaction-pooling pgbouncer in front.
+    _options["server_side_binding"] = True
+    _options["prepare_threshold"] = 5 if os.environ.get("KAMENG_DB_PREPARED", "1") != "0" else None
     _options["options"] = " ".join(filter(None, [
         _options.get("options", ""),
         f"-c lock_timeout={int(KAMENG_DB_LOCK_TIMEOUT * 1000)}",
