@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from kameng.accounts.models import User
 from kameng.catalog.models import Product
 from kameng.catalog.selectors import product_for_manager
-from kameng.core import clock, crypto
+from kameng.core import clock, compiled, crypto
 from kameng.core.errors import Conflict, Invalid
 
 from .importing import ImportResult, ImportSuperseded, import_lines
@@ -194,7 +194,7 @@ def secrets_issue(*, order, items) -> bool:
 def keys_issue_record(*, ids: list[int], items) -> None:
     """The KeyIssue rows for keys just issued, one statement for all of them."""
     now = clock.now()
-    KeyIssue.objects.bulk_create(
+    compiled.insert(
         [KeyIssue(secret_id=secret_id, order_item=item, issued_at=now) for secret_id, item in zip(ids, items, strict=True)]
     )
 

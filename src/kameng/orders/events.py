@@ -1,4 +1,4 @@
-from kameng.core import clock
+from kameng.core import clock, compiled
 
 from .models import OrderEvent
 
@@ -8,12 +8,10 @@ def actor_label(user) -> str:
 
 
 def order_event(*, order, event: str, actor: str = "system", note: str = "") -> None:
-    OrderEvent.objects.create(order=order, at=clock.now(), actor=actor, event=event, note=note)
+    compiled.insert([OrderEvent(order=order, at=clock.now(), actor=actor, event=event, note=note)])
 
 
 def order_events(*, order, events: list[tuple[str, str, str]]) -> None:
     """Several events of one moment (created, paid, delivered) in one INSERT: `(event, actor, note)` each."""
     now = clock.now()
-    OrderEvent.objects.bulk_create(
-        [OrderEvent(order=order, at=now, actor=actor, event=event, note=note) for event, actor, note in events]
-    )
+    compiled.insert([OrderEvent(order=order, at=now, actor=actor, event=event, note=note) for event, actor, note in events])

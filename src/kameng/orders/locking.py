@@ -1,13 +1,18 @@
 """Locking an order and its rows, in the codebase's one lock order (see kameng.core.locks)."""
 
-from kameng.core import locks
+from kameng.core import compiled, locks
 
 from .models import Order, OrderItem
+
+_ORDER_FOR_UPDATE = compiled.Query(lambda order_id: Order.objects.filter(id=order_id).select_for_update(of=("self",)))
 
 
 def lock_order(order_id: int) -> Order:
     """The order's row: the gate every change to the order, its refunds, items or top-up passes first."""
-    return locks.lock_one(Order.objects.filter(id=order_id))
+    order = locks.lock_first_compiled(_ORDER_FOR_UPDATE, order_id=order_id)
+    if order is None:
+        raise Order.DoesNotExist(f"no order {order_id}")
+    return order
 
 
 def lock_items(item_ids) -> list[OrderItem]:

@@ -9,7 +9,7 @@ from django.db import transaction
 from kameng.accounts.models import User
 from kameng.catalog.models import Product, ProductKind
 from kameng.catalog.policies import RefundPolicy, stored_policy_or_none
-from kameng.core import clock, locks
+from kameng.core import clock, compiled, locks
 from kameng.core.errors import Conflict, Forbidden, Invalid, NotFound
 from kameng.core.money import Money
 from kameng.core.times import in_beijing, iso_beijing
@@ -26,6 +26,12 @@ from .policies import terms_text
 from .selectors import order_for_buyer
 
 RECHARGE_ACCOUNT_MAX = 64
+
+# The product on sale, with its supplier's commission rate in the same read: the order keeps the rate it
+# was sold at. Compiled once per connection (kameng.core.compiled): it is read on every purchase.
+PRODUCT_ON_SALE = compiled.Query(
+    lambda product_id: Product.objects.filter(id=product_id, is_active=True).annotate(supplier_rate=rate_subquery())
+)
 
 
 def new_order_no() -> str:
@@ -71,8 +77,7 @@ def _validate(*, buyer: User, product_id, quantity, channel, recharge_account, a
         raise Invalid(f"channel is one of {', '.join(Channel.values)}", code="INVALID_CHANNEL")
     if isinstance(product_id, bool) or not isinstance(product_id, int):
         raise NotFound("no such product", code="PRODUCT_NOT_FOUND")
-    # With the supplier's commission rate in the same query: the order keeps the rate it was sold at.
-    product = Product.objects.filter(id=product_id, is_active=True).annotate(supplier_rate=rate_subquery()).first()
+    product = PRODUCT_ON_SALE.first(product_id=product_id)
     if product is None:
         raise NotFound("no such product", code="PRODUCT_NOT_FOUND")
     if stored_policy_or_none(product.refund_policy) is None:
@@ -128,7 +133,7 @@ def order_create(
             wallet_debit_check(user_id=buyer.id, amount=amount)
         else:
             _check_unpaid_limit(buyer, now)
-        order = Order.objects.create(
+        [order] = compiled.insert([Order(
             order_no=new_order_no(),
             buyer=buyer,
             product=product,
@@ -143,11 +148,11 @@ def order_create(
             terms_accepted_at=now,
             created_at=now,
             expires_at=now + timedelta(minutes=settings.KAMENG_ORDER_TTL_MINUTES),
-        )
+        )])
         # The stock check is the reservation itself: it cannot go stale between checking and taking.
         if product.uses_stock and not inventory.secrets_reserve(product=product, order=order, quantity=quantity):
             raise Conflict("not enough stock for this quantity", code="OUT_OF_STOCK")
-        items = OrderItem.objects.bulk_create([OrderItem(order=order, position=i) for i in range(1, quantity + 1)])
+        items = compiled.insert([OrderItem(order=order, position=i) for i in range(1, quantity + 1)])
         order_event(order=order, event="created", actor=actor_label(buyer), note=created_note(now))
         if channel == Channel.WALLET:
             payment = payments.wallet_payment_create(payer=buyer, amount=amount, order=order)

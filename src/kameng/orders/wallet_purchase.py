@@ -27,6 +27,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
+from kameng.core import compiled
 from kameng.core.errors import Conflict
 from kameng.core.money import Money
 from kameng.inventory import services as inventory
@@ -48,15 +49,15 @@ def wallet_purchase(*, buyer, product, quantity: int, amount: Money, now) -> Ord
         keys = inventory.secrets_take(product=product, quantity=quantity)
         if not keys:
             raise Conflict("not enough stock for this quantity", code="OUT_OF_STOCK")
-        order = Order.objects.create(
+        [order] = compiled.insert([Order(
             order_no=new_order_no(), buyer=buyer, product=product, quantity=quantity,
             unit_price_fen=product.price_fen, amount_fen=amount.fen, channel=Channel.WALLET,
             snapshot=product_snapshot(product), commission_rate=rate_at_sale(product), terms_text=terms_text(),
             terms_accepted_at=now,
             created_at=now, expires_at=now + timedelta(minutes=settings.KAMENG_ORDER_TTL_MINUTES),
             status=OrderStatus.DELIVERED, paid_at=now, delivered_at=now,
-        )
-        items = OrderItem.objects.bulk_create([
+        )])
+        items = compiled.insert([
             OrderItem(order=order, position=i, status=ItemStatus.DELIVERED, delivered_at=now)
             for i in range(1, quantity + 1)
         ])

@@ -10,7 +10,7 @@ surrogate) and could trick whoever reads the audit list later. Signatures are no
 import logging
 import re
 
-from kameng.core import clock
+from kameng.core import clock, compiled
 from kameng.core.text import text_problem
 
 from .models import PaymentNotification
@@ -46,7 +46,7 @@ def safe_fields(fields: dict, expected: tuple[str, ...]) -> dict:
 def record(*, gateway: str, kind: str, fields: dict, expected: tuple[str, ...], outcome: str,
            payment_no: str = "", trade_no: str = "") -> PaymentNotification:
     safe = safe_fields(fields, expected)
-    return PaymentNotification.objects.create(
+    [notification] = compiled.insert([PaymentNotification(
         gateway=gateway,
         kind=kind,
         payment_no=clean(payment_no or safe.get("payment_no", ""), 64),
@@ -54,7 +54,8 @@ def record(*, gateway: str, kind: str, fields: dict, expected: tuple[str, ...], 
         fields=safe,
         outcome=clean(outcome, 40),
         received_at=clock.now(),
-    )
+    )])
+    return notification
 
 
 def record_failure(record) -> None:

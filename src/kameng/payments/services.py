@@ -8,7 +8,7 @@ from functools import partial
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from kameng.core import clock, locks
+from kameng.core import clock, compiled, locks
 from kameng.core.errors import Invalid
 from kameng.core.models import reloaded
 from kameng.core.money import InvalidAmount, Money
@@ -35,7 +35,7 @@ def payment_create(*, payer, channel: str, amount: Money, order=None, purpose=Pa
 
     channel_require(channel)
     now = clock.now()
-    return Payment.objects.create(
+    [payment] = compiled.insert([Payment(
         payment_no=new_payment_no(),
         purpose=purpose,
         order=order,
@@ -44,18 +44,20 @@ def payment_create(*, payer, channel: str, amount: Money, order=None, purpose=Pa
         amount_fen=amount.fen,
         created_at=now,
         expires_at=order.expires_at if order is not None else now + timedelta(minutes=settings.KAMENG_ORDER_TTL_MINUTES),
-    )
+    )])
+    return payment
 
 
 def wallet_payment_create(*, payer, amount: Money, order) -> Payment:
     """A wallet payment is taken the moment it exists (the balance was checked under the wallet's lock)."""
     now = clock.now()
     payment_no = new_payment_no()
-    return Payment.objects.create(
+    [payment] = compiled.insert([Payment(
         payment_no=payment_no, purpose=PaymentPurpose.ORDER, order=order, payer=payer, channel="wallet",
         amount_fen=amount.fen, created_at=now, status=PaymentStatus.SUCCEEDED, trade_no=f"WALLET-{payment_no}",
         paid_at=now,
-    )
+    )])
+    return payment
 
 
 def _parse_ts(value: str) -> datetime | None:
@@ -104,11 +106,17 @@ def _check(fields: dict) -> tuple[str, str, Money]:
 
 
 REAL_GATEWAYS = ("alipay", "wechat")
+# Read on every gateway notification, so compiled once (kameng.core.compiled).
+_PAYMENT_FOR_UPDATE = compiled.Query(
+    lambda payment_no: Payment.objects.filter(payment_no=payment_no).select_for_update(of=("self",)), payment_no=str)
+_OTHER_PAYMENT_WITH_TRADE = compiled.Query(
+    lambda trade_no, payment_id: Payment.objects.filter(trade_no=trade_no).exclude(id=payment_id).only("id"),
+    trade_no=str)
 
 
 def _capture_notified(payment_no: str, trade_no: str, amount: Money, *, gateway: str = "sandbox") -> Payment:
     with transaction.atomic():
-        payment = locks.lock_first(Payment.objects.filter(payment_no=payment_no))  # before its order
+        payment = locks.lock_first_compiled(_PAYMENT_FOR_UPDATE, payment_no=payment_no)  # before its order
         # Only the gateway that opened the payment's checkout can say it was paid there (the sandbox
         # never pays a payment opened at Alipay, even with the sandbox on).
         if payment is None or (payment.gateway in REAL_GATEWAYS and payment.gateway != gateway):
@@ -117,7 +125,7 @@ def _capture_notified(payment_no: str, trade_no: str, amount: Money, *, gateway:
             raise errors.amount_mismatch()
         if payment.status != PaymentStatus.PENDING:
             raise errors.already_processed()
-        if Payment.objects.filter(trade_no=trade_no).exclude(id=payment.id).exists():
+        if _OTHER_PAYMENT_WITH_TRADE.first(trade_no=trade_no, payment_id=payment.id) is not None:
             raise errors.trade_no_reused()
         payment_capture(payment=payment, trade_no=trade_no)
     return payment
