@@ -13,7 +13,8 @@ database connection; afterwards only its values change.
   placeholders) go through `bulk_create` itself.
 - `Query(build, **kinds)`: a read built by `build(**values)` (a queryset) compiled once with stand-ins
   for its values (integers, or strings where `kinds` says `str`); `first(**values)` runs it with the
-  real ones and returns a model instance with its annotations, converted as the ORM converts them.
+  real ones and returns a model instance with its annotations, converted as the ORM converts them
+  (`all(**values)`: every row).
   A `select_for_update()` read is taken through `kameng.core.locks.lock_first_compiled`, which keeps
   the lock order.
 
@@ -156,6 +157,14 @@ class Query:
 
     def first(self, *, using: str = DEFAULT_DB_ALIAS, **values):
         """The first row as a model instance (with its annotations), or None."""
+        found = self._run(using, values, one=True)
+        return found[0] if found else None
+
+    def all(self, *, using: str = DEFAULT_DB_ALIAS, **values) -> list:
+        """Every row, as model instances (with their annotations)."""
+        return self._run(using, values, one=False)
+
+    def _run(self, using: str, values: dict, *, one: bool) -> list:
         compiler, sql, params, slots, model, init_list, (start, end) = self._compiled(using)
         params = list(params)
         for name, position in slots.items():
@@ -165,11 +174,11 @@ class Query:
             params[position] = value
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        row = next(iter(compiler.results_iter(results=[[row]])))
-        obj = model.from_db(using, init_list, row[start:end])
-        for name, position in compiler.annotation_col_map.items():
-            setattr(obj, name, row[position])
-        return obj
+            rows = cursor.fetchmany(1) if one else cursor.fetchall()
+        found = []
+        for row in compiler.results_iter(results=[rows]):
+            obj = model.from_db(using, init_list, row[start:end])
+            for name, position in compiler.annotation_col_map.items():
+                setattr(obj, name, row[position])
+            found.append(obj)
+        return found

@@ -43,9 +43,11 @@ def late_delivery_compensate(*, order, items) -> Money:
     The caller holds the order's lock and has just marked `items` delivered.
     """
     deadline = promised_by(order)
-    rate = RefundPolicy.from_stored(order.snapshot["refund_policy"]).late_delivery_compensation_rate
     late = [item for item in items if deadline is not None and item.delivered_at and item.delivered_at > deadline]
-    if not late or rate <= 0:
+    if not late:  # the usual case, known before the order's rules are read
+        return Money.zero()
+    rate = RefundPolicy.from_stored(order.snapshot["refund_policy"]).late_delivery_compensation_rate
+    if rate <= 0:
         return Money.zero()
     already = set(Journal.objects.filter(reference__in=[reference(order, item) for item in late])
                   .values_list("reference", flat=True))

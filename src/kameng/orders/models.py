@@ -88,6 +88,15 @@ class Order(ConcurrentTransitionMixin, models.Model):
         captured = iso_beijing(self.created_at) if self.created_at else None
         return copy.deepcopy({**content, "captured_at": captured})
 
+    def snapshot_value(self, key: str, default=None):
+        """One value of the snapshot, read without copying the whole of it (a delivery reads its promise)."""
+        from .snapshots import snapshot_data
+
+        content = getattr(self, "_snapshot_content", None)
+        if content is None:
+            content = snapshot_data(self.snapshot_version_id)
+        return copy.deepcopy(content.get(key, default))
+
     @snapshot.setter
     def snapshot(self, value: dict) -> None:
         """Points the order at the version holding this content (stored if new); `save` keeps the pointer."""

@@ -47,7 +47,7 @@ def promised_by(order):
     """When the order's items were promised: payment plus the promise in force at purchase (its snapshot)."""
     if order.paid_at is None:
         return None
-    return order.paid_at + timedelta(minutes=order.snapshot.get("delivery_promise_minutes", 0))
+    return order.paid_at + timedelta(minutes=order.snapshot_value("delivery_promise_minutes", 0))
 
 
 def late_compensation_fen(*, unit_price_fen: int, rate: Decimal) -> int:

@@ -188,22 +188,22 @@ def payment_capture(*, payment: Payment, trade_no: str = "", order=None, items=N
     if payment.status == PaymentStatus.PENDING:  # a wallet payment is created already taken
         payment.succeed(trade_no=trade_no, at=clock.now())
         payment.save(update_fields=["status", "trade_no", "paid_at"])
+    if order is None and payment.order_id:
+        from kameng.orders.locking import lock_order
+
+        order = lock_order(payment.order_id)  # after the payment, before the ledger: the lock order
     credit = Accounts.wallet(payment.payer_id) if payment.purpose == PaymentPurpose.RECHARGE else Accounts.ESCROW
     debit = Accounts.wallet(payment.payer_id) if payment.channel == "wallet" else Accounts.clearing(payment.channel)
     journal_post(
         reference=f"capture:{payment.payment_no}",
         kind="payment_captured",
         lines=[Line(debit, payment.amount_fen), Line(credit, -payment.amount_fen)],
-        order=payment.order if payment.order_id else None,
+        order=order,
         payment=payment,
     )
     if payment.purpose == PaymentPurpose.ORDER:
         from kameng.orders.fulfilment import order_paid
 
-        if order is None:
-            from kameng.orders.locking import lock_order
-
-            order = lock_order(payment.order_id)
         order_paid(order=order, payment=payment, items=items)
 
 
