@@ -74,6 +74,7 @@ def test_a_compiled_read_answers_what_the_orm_answers_with_its_annotation_conver
     again = PRODUCT_ON_SALE.first(product_id=product.id)
     assert again.supplier_rate == Decimal("0.0725") and isinstance(again.supplier_rate, Decimal)
     assert PRODUCT_ON_SALE.first(product_id=product.id + 10_000) is None
+    assert PRODUCT_ON_SALE.first(product_id=10**30) is None  # beyond any id column: none, not a database error
     product.is_active = False
     product.save(update_fields=["is_active"])
     assert PRODUCT_ON_SALE.first(product_id=product.id) is None

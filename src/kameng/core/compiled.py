@@ -34,6 +34,7 @@ _CACHE_ATTR = "_kameng_compiled"
 # Stand-ins for a query's ids while it is compiled: integers no table holds, found again among the
 # compiled parameters (each must appear exactly once, or the query is refused as unsuitable).
 _STAND_IN_BASE = -7_300_000_000_000_000_000
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _cache(alias: str) -> dict:
@@ -171,6 +172,8 @@ class Query:
             value = values[name]
             if not isinstance(value, self.kinds[name]) or isinstance(value, bool):
                 raise TypeError(f"{name} is a {self.kinds[name].__name__}, not {value!r}")
+            if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+                return []  # no column holds it (the ORM answers the same; the database would refuse it)
             params[position] = value
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
