@@ -67,3 +67,41 @@ def test_a_wallet_purchase_does_not_sum_the_buyers_history(api_as, buyer, make_p
                           if "SUM(" in q["sql"].upper() and "ledger_posting" in q["sql"]]
     assert sums_over_postings == []
     assert api.get("/wallet").json()["balance"] == "190.00"  # 20 × 10.00 granted, one 10.00 key bought
+
+
+# The gateway path, measured 12 and 19 on 2026-11-24 on both databases with a shared cache: the order
+# (test clock, product, the transaction's two ends, buyer's lock, unpaid count, order, keys held, items,
+# event, payment, its checkout) and the signed notification (the transaction's two ends, payment locked,
+# trade number unused, test clock, payment taken, order locked, capture journal and postings, product,
+# pending items, keys issued, key issues, items delivered, settlement journal and postings, order saved,
+# events, the audit line).
+GATEWAY_ORDER_BUDGET = 12
+GATEWAY_NOTIFICATION_BUDGET = 19
+
+
+def test_a_gateway_purchase_stays_within_its_query_budget(api_as, buyer, make_product, settings,
+                                                          django_capture_on_commit_callbacks):
+    from kameng.payments.gateways import sandbox
+
+    settings.CACHES = LOCAL_SHARED_CACHE
+    product = make_product(keys=5)
+    api = api_as(buyer)
+    body = {"product_id": product.id, "quantity": 1, "channel": "alipay", "accept_terms": True}
+
+    def buy():
+        # Each request's statements are read before the next request: a request clears the log.
+        with CaptureQueriesContext(connection) as order_queries, django_capture_on_commit_callbacks(execute=True):
+            order = api.post("/orders", body).json()
+        order_sql = [q["sql"] for q in order_queries.captured_queries]
+        fields = sandbox.notification_for(payment_no=order["payment"]["payment_no"], amount=order["amount"])
+        with CaptureQueriesContext(connection) as notify_queries, django_capture_on_commit_callbacks(execute=True):
+            answer = api.client.post("/api/v1/payments/notify/sandbox", fields)
+        notify_sql = [q["sql"] for q in notify_queries.captured_queries]
+        assert answer.status_code == 200
+        assert api.get(f"/orders/{order['order_no']}").json()["status"] == "delivered"
+        return order_sql, notify_sql
+
+    buy()  # warm, as a running server is
+    order_sql, notify_sql = buy()
+    assert len(order_sql) <= GATEWAY_ORDER_BUDGET, "\n".join(q[:120] for q in order_sql)
+    assert len(notify_sql) <= GATEWAY_NOTIFICATION_BUDGET, "\n".join(q[:120] for q in notify_sql)
