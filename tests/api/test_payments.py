@@ -27,6 +27,36 @@ def signed(order, **change):
     return fields
 
 
+def _journal_lines(order_no):
+    from kameng.ledger.models import Journal
+
+    return [(j.kind, sorted((p.account.code.split(":")[0], p.amount_fen) for p in j.postings.all()))
+            for j in Journal.objects.filter(order__order_no=order_no).order_by("id")]
+
+
+def test_a_gateway_purchase_delivered_at_once_is_one_journal_from_the_channel(api_as, buyer, make_product):
+    """Paid and delivered in one transaction, the sale settles straight from the channel's clearing account
+    to the supplier and the platform: one journal, nothing resting in escrow (as a wallet purchase)."""
+    api = api_as(buyer)
+    order = place(api, make_product(price="10.00", keys=1))
+    assert notify(api, signed(order)).status_code == 200
+    assert _journal_lines(order["order_no"]) == [
+        ("order_settled", [("clearing", 1000), ("commission", -50), ("payable", -950)])]
+    assert book_check().ok
+
+
+def test_a_paid_order_that_cannot_be_delivered_keeps_its_money_in_escrow(api_as, buyer, make_product):
+    api = api_as(buyer)
+    product = make_product(price="10.00", keys=1)
+    order = place(api, product)
+    CardSecret.objects.filter(product=product).update(status="available", reserved_order=None)
+    place(api, product)  # the one key is held by a second order; the first order's hold was lost
+    assert notify(api, signed(order)).status_code == 200
+    assert api.get(f"/orders/{order['order_no']}").json()["status"] == "paid"
+    assert _journal_lines(order["order_no"]) == [("payment_captured", [("clearing", 1000), ("escrow", -1000)])]
+    assert book_check().ok
+
+
 def test_a_signed_notification_pays_and_delivers_once(api_as, buyer, make_product):
     api = api_as(buyer)
     order = place(api, make_product(keys=1))

@@ -26,11 +26,13 @@ from .policies import order_commission_fen
 logger = logging.getLogger(__name__)
 
 
-def order_paid(*, order: Order, payment, items: list | None = None) -> Order:
+def order_paid(*, order: Order, payment, items: list | None = None, taken=None) -> Order:
     """The order's money arrived (the caller holds the order's row lock): deliver what can be.
 
     Delivered from stock at once (the common case), the order row is written once (paid and delivered
-    together) and its events in one INSERT: round trips are what a purchase waits on.
+    together), its events in one INSERT, and — given `taken` (payments.TakenMoney, the payment not yet
+    booked) — its settlement draws on the payment's channel in one journal: round trips are what a
+    purchase waits on.
     """
     was_expired = order.status in (OrderStatus.EXPIRED, OrderStatus.CLOSED)
     order.mark_paid(at=payment.paid_at)
@@ -38,7 +40,8 @@ def order_paid(*, order: Order, payment, items: list | None = None) -> Order:
     if was_expired:
         events.append(("late_payment", "system", "paid after the order expired or was cancelled; delivery attempted"))
     product = product_of(order)
-    if product.uses_stock and _deliver_from_stock(order, items, events=events, order_fields=("status", "paid_at")):
+    if product.uses_stock and _deliver_from_stock(order, items, events=events, order_fields=("status", "paid_at"),
+                                                  taken=taken):
         return order  # saved, and its events written, with the delivery
     order.save(update_fields=["status", "paid_at"])
     if not product.uses_stock:
@@ -58,7 +61,7 @@ _PENDING_ITEMS = compiled.Query(
 
 
 def _deliver_from_stock(order: Order, items: list | None = None, *, events: list | None = None,
-                        order_fields=()) -> bool:
+                        order_fields=(), taken=None) -> bool:
     """Keys from stock for the order's pending items. Delivered: True, the order saved with `order_fields`
     and `events` written. Out of stock: False, `delivery_failed` added to `events` for the caller to write."""
     own_events = events is None
@@ -73,23 +76,23 @@ def _deliver_from_stock(order: Order, items: list | None = None, *, events: list
 
         refund_undelivered.enqueue(order.id)  # off sale, no stock coming: refunded at once (after-sales decides)
         return False
-    deliver_items(order=order, items=items, events=events, order_fields=order_fields)
+    deliver_items(order=order, items=items, events=events, order_fields=order_fields, taken=taken)
     return True
 
 
-def deliver_items(*, order: Order, items, events: list | None = None, order_fields=()) -> None:
+def deliver_items(*, order: Order, items, events: list | None = None, order_fields=(), taken=None) -> None:
     """Mark items delivered; when the whole order is, settle it to the supplier and the platform.
 
     Items delivered after the order's promise earn the buyer its late-delivery compensation, here, once:
     every delivery path (stock, backorder, by hand, top-up or source result) comes through this function.
     `events` (written here) and `order_fields` (saved here) are what the caller changed and left to write
-    with the delivery, so the order row and its history cost one statement each.
+    with the delivery, so the order row and its history cost one statement each. `taken`: see `order_paid`.
     """
     now = clock.now()
     _items_delivered(items, now)
     events = list(events or [])
     fields = set(order_fields)
-    _settle_delivered(order=order, items=items, now=now, events=events, fields=fields)
+    _settle_delivered(order=order, items=items, now=now, events=events, fields=fields, taken=taken)
     if fields:
         order.save(update_fields=sorted(fields))
     if events:
@@ -126,13 +129,16 @@ def settlement_lines(*, order: Order, settled_fen: int, source: str = Accounts.E
     ]
 
 
-def _settle_delivered(*, order: Order, items, now, events: list, fields: set) -> None:
+def _settle_delivered(*, order: Order, items, now, events: list, fields: set, taken=None) -> None:
     # Given every item of the order, none can be left pending; otherwise ask the database.
     if len(items) < order.quantity and order.items.filter(status=ItemStatus.PENDING).exists():
         return
+    source, payment = Accounts.ESCROW, None
     if order.status == OrderStatus.PARTIALLY_REFUNDED:
         # Some items were refunded before the rest could be delivered (a backorder): the order keeps its
         # status, and only what escrow still holds for it is settled — the refunds took their share out.
+        if taken is not None:
+            taken.book()  # (never so at a first payment) into escrow first, where the share is counted
         settled_fen = max(0, _credited(order, Accounts.ESCROW))
         order.delivered_at = now
         fields.add("delivered_at")
@@ -140,9 +146,13 @@ def _settle_delivered(*, order: Order, items, now, events: list, fields: set) ->
         settled_fen = order.amount_fen
         order.mark_delivered(at=now)
         fields.update(("status", "delivered_at"))
+        drawn = taken.settle_from(settled_fen) if taken is not None else None
+        if drawn is not None:  # paid and delivered at once: straight from the channel, one journal
+            source, payment = drawn, taken.payment
     events.append(("delivered", "system", f"{len(items)} item(s)"))
     journal_post(reference=f"settle:{order.order_no}", kind="order_settled",
-                 lines=settlement_lines(order=order, settled_fen=settled_fen), order=order)
+                 lines=settlement_lines(order=order, settled_fen=settled_fen, source=source), order=order,
+                 payment=payment)
 
 
 def backorders_deliver(*, product_id: int) -> int:

@@ -13,7 +13,8 @@ written once:
     key issues  INSERT   one per item
     payment     INSERT   succeeded
     journal     INSERT   ONE journal: wallet → supplier (less commission) and commission; the money
-                         never rests in escrow, as it would between a gateway's payment and delivery
+                         never rests in escrow (a gateway payment delivered in its own transaction
+                         settles the same way, from its clearing account: payments.TakenMoney)
     postings    INSERT   its lines
     events      INSERT   created, paid, delivered
 

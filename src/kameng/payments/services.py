@@ -192,19 +192,54 @@ def payment_capture(*, payment: Payment, trade_no: str = "", order=None, items=N
         from kameng.orders.locking import lock_order
 
         order = lock_order(payment.order_id)  # after the payment, before the ledger: the lock order
-    credit = Accounts.wallet(payment.payer_id) if payment.purpose == PaymentPurpose.RECHARGE else Accounts.ESCROW
-    debit = Accounts.wallet(payment.payer_id) if payment.channel == "wallet" else Accounts.clearing(payment.channel)
-    journal_post(
-        reference=f"capture:{payment.payment_no}",
-        kind="payment_captured",
-        lines=[Line(debit, payment.amount_fen), Line(credit, -payment.amount_fen)],
-        order=order,
-        payment=payment,
-    )
+    taken = TakenMoney(payment, order)
     if payment.purpose == PaymentPurpose.ORDER:
         from kameng.orders.fulfilment import order_paid
 
-        order_paid(order=order, payment=payment, items=items)
+        order_paid(order=order, payment=payment, items=items, taken=taken)
+    taken.book()  # into escrow (a wallet, for a recharge), unless the sale was settled straight from it
+
+
+class TakenMoney:
+    """A payment just taken and not yet in the book: booked exactly once, one of two ways.
+
+    - `book()`: the capture journal, from the channel (a clearing account, or the wallet) into escrow —
+      the money waits there for delivery (or, for a recharge, into the buyer's wallet);
+    - `settle_from(fen)`: when its order is delivered in the same transaction, the sale's settlement
+      draws on the channel directly, so the purchase is ONE journal (as a wallet purchase is) and the
+      money never rests in escrow. Answers the account to draw on, or None (booked into escrow instead)
+      when the amount is not the whole payment.
+    """
+
+    def __init__(self, payment: Payment, order=None):
+        self.payment = payment
+        self.order = order
+        self.booked = False
+
+    def _debit(self) -> str:
+        payment = self.payment
+        return Accounts.wallet(payment.payer_id) if payment.channel == "wallet" else Accounts.clearing(payment.channel)
+
+    def book(self) -> None:
+        if self.booked:
+            return
+        payment = self.payment
+        credit = Accounts.wallet(payment.payer_id) if payment.purpose == PaymentPurpose.RECHARGE else Accounts.ESCROW
+        journal_post(
+            reference=f"capture:{payment.payment_no}",
+            kind="payment_captured",
+            lines=[Line(self._debit(), payment.amount_fen), Line(credit, -payment.amount_fen)],
+            order=self.order,
+            payment=payment,
+        )
+        self.booked = True
+
+    def settle_from(self, fen: int) -> str | None:
+        if self.booked or self.payment.purpose != PaymentPurpose.ORDER or fen != self.payment.amount_fen:
+            self.book()
+            return None
+        self.booked = True
+        return self._debit()
 
 
 def recharge_create(*, user, amount, channel: str) -> Payment:
