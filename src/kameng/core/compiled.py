@@ -23,12 +23,13 @@ between threads and follows the database it was compiled for.
 """
 
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from inspect import signature
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import AutoField, Model, QuerySet
 from django.db.models.sql import InsertQuery
+from django.db.models.sql.compiler import SQLInsertCompiler
 
 _CACHE_ATTR = "_kameng_compiled"
 # Stand-ins for a query's ids while it is compiled: integers no table holds, found again among the
@@ -60,14 +61,17 @@ def _insert_fields(model) -> list | None:
 
 
 def _compile_insert(model, fields, objs, alias):
-    """(sql, layout) for len(objs) rows, or None: layout "rows" (VALUES, a parameter per field per row)
-    or "columns" (PostgreSQL's UNNEST, one array per field)."""
+    """(sql, layout) for len(objs) rows, or None: layout "rows" (VALUES, a parameter per field per row),
+    or "columns" (one array per field) should a backend still answer with UNNEST."""
     connection = connections[alias]
     if len(objs) > 1 and not connection.features.can_return_rows_from_bulk_insert:
         return None
     query = InsertQuery(model)
     query.insert_values(fields, objs, raw=False)
     compiler = query.get_compiler(using=alias)
+    # Rows as VALUES, not PostgreSQL's UNNEST of one array per column: for the few rows a purchase
+    # writes, arrays cost more to build than scalars (0.20 against 0.12 ms of CPU for 3 events).
+    compiler.assemble_as_sql = partial(SQLInsertCompiler.assemble_as_sql, compiler)
     compiler.returning_fields = model._meta.db_returning_fields
     statements = compiler.as_sql()
     if len(statements) != 1:
