@@ -9,8 +9,9 @@ database connection; afterwards only its values change.
 
 - `insert(objs)`: `bulk_create` for new rows of one model, its INSERT … RETURNING id compiled once per
   (model, row count). Values are prepared per field exactly as the ORM prepares them (`pre_save`,
-  `get_db_prep_save`). Rows the compiled form cannot take (expressions, database defaults, custom
-  placeholders) go through `bulk_create` itself.
+  `get_db_prep_save`); values are plain values, never expressions. A model the compiled form cannot
+  take (database defaults, custom placeholders, columns returned besides the id) goes through
+  `bulk_create` itself.
 - `Query(build, **kinds)`: a read built by `build(**values)` (a queryset) compiled once with stand-ins
   for its values (integers, or strings where `kinds` says `str`); `first(**values)` runs it with the
   real ones and returns a model instance with its annotations, converted as the ORM converts them
@@ -40,10 +41,10 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 def _cache(alias: str) -> dict:
     connection = connections[alias]
-    cache = connection.__dict__.get(_CACHE_ATTR)
-    if cache is None:
-        cache = connection.__dict__[_CACHE_ATTR] = {}
-    return cache
+    statements = connection.__dict__.get(_CACHE_ATTR)
+    if statements is None:
+        statements = connection.__dict__[_CACHE_ATTR] = {}
+    return statements
 
 
 # ---- INSERT ------------------------------------------------------------------------------------
