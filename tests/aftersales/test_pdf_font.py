@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from kameng.aftersales import pdf_font
 from kameng.aftersales.dossier_pdf import summary_pdf
 from kameng.aftersales.models import Refund
+from kameng.core import clock
 
 from .conftest import ask
 from .test_dossier_pdf import jpeg, pdf_text
@@ -37,6 +38,10 @@ def claim(bought):
 
 
 def test_a_summary_from_the_cut_down_font_reads_the_same(claim, cache_on, monkeypatch, settings):
+    # Both summaries print the moment they are made: the same moment, so a minute turning between the
+    # two renders cannot tell them apart (CI once saw 13:02 against 13:03).
+    moment = clock.real_now()
+    monkeypatch.setattr(clock, "real_now", lambda: moment)
     settings.KAMENG_PDF_FONT_CACHE = False
     full = _summary(claim)
     text = pdf_text(full)
