@@ -110,6 +110,13 @@ def _check_order(name: str, alias: str = DEFAULT_DB_ALIAS) -> None:
         taken.append(name)
 
 
+def _take_place(name: str, alias: str) -> None:
+    """Every lock a service takes passes here: its model must have a rank, and the rank must keep the order."""
+    if name not in RANK:
+        raise LockOrderViolation(f"{name} has no place in the lock order; add it to kameng.core.locks.LOCK_ORDER")
+    _check_order(name, alias)
+
+
 def _name(queryset: QuerySet) -> str:
     return queryset.model._meta.label
 
@@ -118,10 +125,7 @@ def _name(queryset: QuerySet) -> str:
 
 
 def _locking(queryset: QuerySet, **options) -> QuerySet:
-    name = _name(queryset)
-    if name not in RANK:
-        raise LockOrderViolation(f"{name} has no place in the lock order; add it to kameng.core.locks.LOCK_ORDER")
-    _check_order(name, queryset.db)
+    _take_place(_name(queryset), queryset.db)
     return queryset.select_for_update(of=("self",), **options)
 
 
@@ -145,20 +149,14 @@ def lock_all(queryset: QuerySet) -> list:
 
 def update_locked(queryset: QuerySet, **values) -> int:
     """An UPDATE of the query's rows: it takes their locks as it writes, so it keeps the same order."""
-    name = _name(queryset)
-    if name not in RANK:
-        raise LockOrderViolation(f"{name} has no place in the lock order; add it to kameng.core.locks.LOCK_ORDER")
-    _check_order(name, queryset.db)
+    _take_place(_name(queryset), queryset.db)
     with busy_on_timeout():
         return queryset.update(**values)
 
 
 def lock_first_compiled(query, *, alias: str = DEFAULT_DB_ALIAS, **values):
     """`lock_first` for a compiled `select_for_update()` read (kameng.core.compiled.Query) on the hot path."""
-    name = query.model(alias)._meta.label
-    if name not in RANK:
-        raise LockOrderViolation(f"{name} has no place in the lock order; add it to kameng.core.locks.LOCK_ORDER")
-    _check_order(name, alias)
+    _take_place(query.model(alias)._meta.label, alias)
     with busy_on_timeout():
         return query.first(using=alias, **values)
 
@@ -166,10 +164,7 @@ def lock_first_compiled(query, *, alias: str = DEFAULT_DB_ALIAS, **values):
 def update_locked_sql(model, sql: str, params: list, *, alias: str = DEFAULT_DB_ALIAS) -> int:
     """`update_locked` for an UPDATE written in SQL on `model`'s table (a hot path that cannot afford the
     ORM's build of it each time): the same place in the lock order, the same 503 on a lock timeout."""
-    name = model._meta.label
-    if name not in RANK:
-        raise LockOrderViolation(f"{name} has no place in the lock order; add it to kameng.core.locks.LOCK_ORDER")
-    _check_order(name, alias)
+    _take_place(model._meta.label, alias)
     with busy_on_timeout(), connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
