@@ -19,9 +19,10 @@ from kameng.ledger.services import Accounts, Line, journal_post
 from .compensation import KIND as COMPENSATION_KIND
 from .compensation import late_delivery_compensate
 from .events import actor_label, order_event, order_events
-from .locking import lock_order, product_of
+from .locking import lock_order
 from .models import ItemStatus, Order, OrderItem, OrderStatus, TopupDispatch, TopupStatus
 from .policies import order_commission_fen
+from .selectors import product_of
 
 logger = logging.getLogger(__name__)
 

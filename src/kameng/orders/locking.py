@@ -1,6 +1,5 @@
 """Locking an order and its rows, in the codebase's one lock order (see kameng.core.locks)."""
 
-from kameng.catalog.models import Product
 from kameng.core import compiled, locks
 
 from .models import Order, OrderItem
@@ -14,17 +13,6 @@ def lock_order(order_id: int) -> Order:
     if order is None:
         raise Order.DoesNotExist(f"no order {order_id}")
     return order
-
-
-_PRODUCT = compiled.Query(lambda product_id: Product.objects.filter(id=product_id))
-
-
-def product_of(order: Order) -> Product:
-    """The order's product, read once (compiled: every payment reads it) and kept on the order."""
-    field = Order._meta.get_field("product")
-    if not field.is_cached(order):
-        field.set_cached_value(order, _PRODUCT.first(product_id=order.product_id))
-    return order.product
 
 
 def lock_items(item_ids) -> list[OrderItem]:

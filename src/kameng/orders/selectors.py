@@ -1,9 +1,21 @@
 from django.db.models import Exists, OuterRef
 
 from kameng.accounts.models import User
+from kameng.catalog.models import Product
+from kameng.core import compiled
 from kameng.core.errors import NotFound
 
 from .models import ItemStatus, Order, OrderItem
+
+_PRODUCT = compiled.Query(lambda product_id: Product.objects.filter(id=product_id))
+
+
+def product_of(order: Order) -> Product:
+    """The order's product, read once (compiled: every payment reads it) and kept on the order."""
+    field = Order._meta.get_field("product")
+    if not field.is_cached(order):
+        field.set_cached_value(order, _PRODUCT.first(product_id=order.product_id))
+    return order.product
 
 
 def order_for_buyer(*, user: User, order_no: str) -> Order:
