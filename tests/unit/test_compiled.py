@@ -96,3 +96,80 @@ def test_each_thread_compiles_on_its_own_connection(order):
     thread.start()
     thread.join()
     assert seen["product"].pk == product_id and seen["cached"]
+
+
+@pytest.fixture
+def pending_payments(buyer, make_product, api_as):
+    """Two gateway payments awaiting their money, as a buyer's checkout leaves them."""
+    from kameng.payments.models import Payment
+
+    product = make_product(price="1.00", keys=2)
+    api = api_as(buyer)
+    numbers = []
+    for _ in range(2):
+        answer = api.post("/orders", {"product_id": product.id, "quantity": 1, "channel": "alipay", "accept_terms": True})
+        assert answer.status_code == 201
+        numbers.append(answer.json()["payment"]["payment_no"])
+    return [Payment.objects.get(payment_no=n) for n in numbers]
+
+
+def test_save_fields_writes_a_transition_as_save_does_compiled_once(pending_payments, monkeypatch):
+    from kameng.payments.models import Payment
+
+    at = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)
+    compiles = []
+    original = compiled._compile_update
+    monkeypatch.setattr(compiled, "_compile_update", lambda *a: compiles.append(a[0]) or original(*a))
+    connections["default"].__dict__.pop(compiled._CACHE_ATTR, None)
+    for i, payment in enumerate(pending_payments):
+        payment.succeed(trade_no=f"T-{i}", at=at)
+        with CaptureQueriesContext(connection) as one_update:
+            compiled.save_fields(payment, ["status", "trade_no", "paid_at"])
+        assert len(one_update.captured_queries) == 1
+    assert compiles == [Payment]
+    rows = Payment.objects.filter(id__in=[p.id for p in pending_payments]).order_by("id")
+    assert [(p.status, p.trade_no, p.paid_at) for p in rows] == [("succeeded", "T-0", at), ("succeeded", "T-1", at)]
+
+
+def test_save_fields_refuses_a_transition_from_a_state_that_changed_underneath(pending_payments):
+    from django_fsm import ConcurrentTransition
+
+    from kameng.payments.models import Payment
+
+    at = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)
+    first, second = pending_payments[0], Payment.objects.get(id=pending_payments[0].id)  # one row, read twice
+    first.succeed(trade_no="FIRST", at=at)
+    compiled.save_fields(first, ["status", "trade_no", "paid_at"])
+    second.succeed(trade_no="SECOND", at=at)  # still believes the payment pending
+    with pytest.raises(ConcurrentTransition):
+        compiled.save_fields(second, ["status", "trade_no", "paid_at"])
+    assert Payment.objects.get(id=first.id).trade_no == "FIRST"
+    # A field no transition is about is written whatever the state now is, when asked.
+    second.pay_url = "https://pay.example/checkout"
+    compiled.save_fields(second, ["pay_url"], guard_state=False)
+    assert Payment.objects.get(id=first.id).pay_url == "https://pay.example/checkout"
+    # The state it was saved in is the one the next guarded save starts from, as after save().
+    first.pay_url = "https://pay.example/again"
+    compiled.save_fields(first, ["pay_url"])
+    assert Payment.objects.get(id=first.id).pay_url == "https://pay.example/again"
+
+
+def test_save_fields_leaves_a_model_with_save_receivers_to_save(pending_payments):
+    from django.db.models.signals import post_save
+
+    from kameng.payments.models import Payment
+
+    heard = []
+
+    def receiver(sender, instance, update_fields, **kwargs):
+        heard.append((instance.pk, sorted(update_fields)))
+
+    post_save.connect(receiver, sender=Payment)
+    try:
+        payment = pending_payments[0]
+        payment.pay_url = "https://pay.example/heard"
+        compiled.save_fields(payment, ["pay_url"], guard_state=False)
+    finally:
+        post_save.disconnect(receiver, sender=Payment)
+    assert heard == [(payment.pk, ["pay_url"])]
+    assert Payment.objects.get(id=payment.id).pay_url == "https://pay.example/heard"

@@ -12,6 +12,9 @@ database connection; afterwards only its values change.
   `get_db_prep_save`); values are plain values, never expressions. A model the compiled form cannot
   take (database defaults, custom placeholders, columns returned besides the id) goes through
   `bulk_create` itself.
+- `save_fields(obj, fields)`: `obj.save(update_fields=fields)` for a row that exists, its UPDATE compiled
+  once per (model, fields). A django-fsm `ConcurrentTransitionMixin` model keeps its guard: the row is
+  written only while its state is still the one read, else `ConcurrentTransition`, as its save() raises.
 - `Query(build, **kinds)`: a read built by `build(**values)` (a queryset) compiled once with stand-ins
   for its values (integers, or strings where `kinds` says `str`); `first(**values)` runs it with the
   real ones and returns a model instance with its annotations, converted as the ORM converts them
@@ -28,8 +31,8 @@ from functools import cache, partial
 from inspect import signature
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import AutoField, Model, QuerySet
-from django.db.models.sql import InsertQuery
+from django.db.models import AutoField, Model, QuerySet, signals
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.models.sql.compiler import SQLInsertCompiler
 
 _CACHE_ATTR = "_kameng_compiled"
@@ -117,6 +120,82 @@ def insert(objs: list[Model], *, using: str = DEFAULT_DB_ALIAS) -> list[Model]:
         obj._state.adding = False
         obj._state.db = using
     return objs
+
+
+# ---- UPDATE ------------------------------------------------------------------------------------
+
+
+@cache  # a model's fields are fixed for the life of the process
+def _state_guards(model) -> tuple:
+    """The state fields a django-fsm ConcurrentTransitionMixin save() filters on (none for other models)."""
+    from django_fsm import ConcurrentTransitionMixin, FSMFieldMixin
+
+    if not issubclass(model, ConcurrentTransitionMixin):
+        return ()
+    return tuple(f for f in model._meta.fields if isinstance(f, FSMFieldMixin) and f.model is model)
+
+
+def _initial_states(obj) -> dict:
+    # django-fsm keeps the states read from the database under this (name-mangled) attribute.
+    return obj._ConcurrentTransitionMixin__initial_states
+
+
+def _compile_update(model, fields, values, where, alias):
+    """UPDATE … SET fields WHERE pk (AND state guards), or None if the ORM would write it another way.
+
+    Compiled with this call's own values, then checked to take them in the order they are given
+    (SET values, then the id, then the guards), so later calls only put new values in those places."""
+    connection = connections[alias]
+    queryset = model._base_manager.using(alias)
+    for name, value in where:
+        queryset = queryset.filter(**{name: value})
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_fields([(field, None, value) for field, value in zip(fields, values, strict=True)])
+    sql, params = query.get_compiler(using=alias).as_sql()
+    prepared = [field.get_db_prep_save(value, connection=connection) for field, value in zip(fields, values, strict=True)]
+    if list(params) != [*prepared, *(value for _, value in where)] or sql.count("%s") != len(params):
+        return None
+    return sql
+
+
+def save_fields(obj: Model, fields: list[str], *, guard_state: bool = True, using: str = DEFAULT_DB_ALIAS) -> None:
+    """`obj.save(update_fields=fields)` for a row that exists, its UPDATE compiled once per (model, fields).
+
+    `guard_state=False` writes the row whatever its state now is (as `QuerySet.update` would), for fields
+    no transition is about (a payment's checkout URL, say)."""
+    model = type(obj)
+    if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
+        return obj.save(update_fields=fields, using=using)  # receivers expect a save()
+    meta = model._meta
+    concrete = [meta.get_field(name) for name in fields]
+    values = [field.pre_save(obj, False) for field in concrete]
+    if any(field.generated or field.primary_key for field in concrete) or any(
+            hasattr(value, "resolve_expression") or hasattr(value, "prepare_database_save") for value in values):
+        return obj.save(update_fields=fields, using=using)  # expressions, returned columns: the ORM's own way
+    guards = _state_guards(model) if guard_state else ()
+    where = [("pk", obj.pk), *((g.attname, _initial_states(obj)[g.attname]) for g in guards)]
+    cache = _cache(using)
+    key = ("update", model, tuple(fields), bool(guards))
+    sql = cache.get(key)
+    if sql is None:
+        sql = cache[key] = _compile_update(model, concrete, values, where, using) or False
+    if sql is False:
+        return obj.save(update_fields=fields, using=using)
+    connection = connections[using]
+    params = [field.get_db_prep_save(value, connection=connection) for field, value in zip(concrete, values, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *(value for _, value in where)])
+        written = cursor.rowcount
+    if written != 1:
+        if guards and model._base_manager.using(using).filter(pk=obj.pk).exists():
+            from django_fsm import ConcurrentTransition
+
+            raise ConcurrentTransition("Cannot save object! The state has been changed since fetched from the database!")
+        raise model.NotUpdated("Save with update_fields did not affect any rows.")
+    obj._state.adding = False
+    obj._state.db = using
+    if _state_guards(model):
+        obj._update_initial_state()
 
 
 # ---- SELECT ------------------------------------------------------------------------------------

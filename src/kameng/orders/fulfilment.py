@@ -95,7 +95,7 @@ def deliver_items(*, order: Order, items, events: list | None = None, order_fiel
     fields = set(order_fields)
     _settle_delivered(order=order, items=items, now=now, events=events, fields=fields, taken=taken)
     if fields:
-        order.save(update_fields=sorted(fields))
+        compiled.save_fields(order, sorted(fields))
     if events:
         order_events(order=order, events=events)
     late_delivery_compensate(order=order, items=items)

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from kameng.core import clock
+from kameng.core import clock, compiled
 from kameng.core.errors import Invalid
 from kameng.core.money import Money
 
@@ -75,8 +75,8 @@ def checkout_open(*, payment: Payment, device: Device = Device.DESKTOP, client_i
     payment.gateway = gateway.name
     payment.pay_url = checkout.pay_url or ""
     payment.code_url = checkout.code_url or ""
-    Payment.objects.filter(id=payment.id).update(gateway=payment.gateway, pay_url=payment.pay_url,
-                                                  code_url=payment.code_url)
+    # Whatever the payment's state is by now: a notification may already have taken it.
+    compiled.save_fields(payment, ["gateway", "pay_url", "code_url"], guard_state=False)
     return payment
 
 

@@ -187,7 +187,7 @@ def payment_capture(*, payment: Payment, trade_no: str = "", order=None, items=N
     """
     if payment.status == PaymentStatus.PENDING:  # a wallet payment is created already taken
         payment.succeed(trade_no=trade_no, at=clock.now())
-        payment.save(update_fields=["status", "trade_no", "paid_at"])
+        compiled.save_fields(payment, ["status", "trade_no", "paid_at"])
     if order is None and payment.order_id:
         from kameng.orders.locking import lock_order
 
