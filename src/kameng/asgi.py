@@ -128,12 +128,18 @@ class BufferedWSGI:
                     break
             body.seek(0)
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self.pool, self._respond, build_environ(scope, body, size), send, loop)
+            last = await loop.run_in_executor(self.pool, self._respond, build_environ(scope, body, size), send, loop)
+            for message in last:
+                await send(message)
         finally:
             body.close()
 
-    def _respond(self, environ, send, loop):
-        """In a pool thread: run the WSGI app and pass its answer to the event loop as it comes."""
+    def _respond(self, environ, send, loop) -> list[dict]:
+        """In a pool thread: run the WSGI app and pass its answer to the event loop as it comes.
+
+        Returns the last messages (the last chunk, and the head if it has not gone yet) for the event loop
+        to send once this thread is done: a plain answer crosses between the threads once, not twice.
+        """
         started: dict = {}
 
         def deliver(*messages):
@@ -153,18 +159,21 @@ class BufferedWSGI:
             }
             return lambda data: chunks_out(data, more=True)
 
-        def chunks_out(data: bytes, *, more: bool):
+        def messages_for(data: bytes, *, more: bool) -> list[dict]:
             messages = []
             if not started.get("sent"):
                 messages.append(started["message"])
                 started["sent"] = True
             messages.append({"type": "http.response.body", "body": bytes(data), "more_body": more})
-            deliver(*messages)
+            return messages
+
+        def chunks_out(data: bytes, *, more: bool):
+            deliver(*messages_for(data, more=more))
 
         result = self.app(environ, start_response)
         try:
             # One chunk is held back so the last goes out marked as last: a plain answer is a single
-            # hand-over to the event loop (head and body together).
+            # hand-over to the event loop (head and body together), made by returning it.
             pending = None
             for chunk in result:
                 if not chunk:
@@ -172,7 +181,7 @@ class BufferedWSGI:
                 if pending is not None:
                     chunks_out(pending, more=True)
                 pending = chunk
-            chunks_out(pending or b"", more=False)
+            return messages_for(pending or b"", more=False)
         finally:
             if hasattr(result, "close"):
                 result.close()
