@@ -29,10 +29,15 @@ def serve(app) -> list[dict]:
                      running.is_set()))
 
     server = BufferedWSGI(wsgi, threads=2)
+    # In a thread of its own: other tests (Playwright's sync API) may leave an event loop running in this one.
+    outcome = []
+    runner = threading.Thread(target=lambda: outcome.append(asyncio.run(server(SCOPE, receive, send))))
     try:
-        asyncio.run(server(SCOPE, receive, send))
+        runner.start()
+        runner.join(30)
     finally:
         server.pool.shutdown()
+    assert outcome == [None], "the request did not complete"
     return sent
 
 
