@@ -27,6 +27,8 @@ HUGE = "9" * 30
     ("post", f"/sandbox/payments/{HUGE}/pay", None),
     ("post", "/wallet/recharge", {"amount": "1e400", "channel": "alipay"}),
     ("post", "/wallet/recharge", {"amount": "NaN", "channel": "alipay"}),
+    # Past Decimal's own exponent limit: its Overflow, not ours, unless the amount parser turns it away.
+    ("post", "/wallet/recharge", {"amount": "1e999999", "channel": "alipay"}),
 ])
 def test_no_input_produces_a_500(api_as, buyer, method, path, body):
     api = api_as(buyer)
@@ -74,3 +76,15 @@ def test_tokens_expire_and_can_be_revoked(api_as, buyer, settings):
     settings.KAMENG_TOKEN_DAYS = 30
     assert api.post("/auth/logout").json() == {"revoked": True}
     assert api.get("/wallet").status_code == 401
+
+
+@pytest.mark.parametrize("amount", ["1e999999", "-9e999999", "9" * 30, "1e30"])
+def test_an_absurd_withdrawal_amount_is_refused_and_changes_nothing(api_as, supplier, amount):
+    from kameng.ledger.models import Journal
+
+    api = api_as(supplier)
+    journals = Journal.objects.count()
+    response = api.post("/supplier/withdrawals", {"amount": amount})
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    assert response.json()["error"]["code"] == "INVALID_AMOUNT"
+    assert api.get("/supplier/withdrawals").json() == [] and Journal.objects.count() == journals

@@ -20,6 +20,14 @@ def test_money_refuses_what_is_not_an_exact_amount(bad):
         Money.parse(bad)
 
 
+@pytest.mark.parametrize("huge", ["1e999999", "-9e999999", "1e30", "9" * 30, "92233720368547758.08"])
+def test_money_refuses_what_no_amount_column_could_hold(huge):
+    # Decimal alone would raise its own Overflow on the first ones: a server error, not a refusal.
+    with pytest.raises(InvalidAmount):
+        Money.parse(huge)
+    assert Money.parse("92233720368547758.07").fen == 2**63 - 1  # the largest a column holds still reads
+
+
 def test_rates_round_half_up_to_the_fen():
     assert Money(1050).rate(Decimal("0.05")).fen == 53  # 52.5 → 53
     assert Money(1000).rate(Decimal("0.05")).fen == 50

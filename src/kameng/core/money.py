@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 FEN_PER_YUAN = 100
+# What an amount column (a 64-bit integer of fen) can hold: anything beyond is no amount at all, refused
+# here rather than by the database (or by Decimal's own limits) as a server error.
+MAX_FEN = 2**63 - 1
 
 
 class InvalidAmount(ValueError):
@@ -30,9 +33,13 @@ class Money:
             raise InvalidAmount(f"not an amount: {value!r}") from exc
         if not amount.is_finite():
             raise InvalidAmount(f"not an amount: {value!r}")
+        if amount.adjusted() > 18:  # |amount| ≥ 10**19 yuan: past MAX_FEN, and Decimal may overflow on it
+            raise InvalidAmount("amount too large")
         fen = amount * FEN_PER_YUAN
         if fen != fen.to_integral_value():
             raise InvalidAmount("amounts have at most two decimal places")
+        if abs(fen) > MAX_FEN:
+            raise InvalidAmount("amount too large")
         return cls(int(fen))
 
     @classmethod

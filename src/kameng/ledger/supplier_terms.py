@@ -108,10 +108,10 @@ def commission_rate_set(*, actor, supplier_id, rate, note: str = "") -> Supplier
 
 def parse_deposit_amount(amount) -> Money:
     """A deposit in yuan, more than 0 and at most MAX_DEPOSIT (the finance page checks it before asking to
-    confirm). ArithmeticError: Decimal gives up on exponents like "1e30" with its own error, not a 500."""
+    confirm)."""
     try:
         money = Money.parse(amount)
-    except (InvalidAmount, ArithmeticError) as exc:
+    except InvalidAmount as exc:
         raise Invalid(f"amount: {exc}", code="INVALID_AMOUNT") from exc
     if money.fen <= 0 or money > MAX_DEPOSIT:
         raise Invalid(f"amount is more than 0 and at most {MAX_DEPOSIT}", code="INVALID_AMOUNT")
